@@ -1,0 +1,27 @@
+"""longspeech: hour-long podcasts and meetings into transcripts with word times and speakers.
+
+The heavy parts (torch, Whisper) load on first use, so `import longspeech` stays quick.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import LongspeechError
+from .types import Chunk, Recording, Segment, SpeakerTurn, Transcript, Word, load_transcript
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("transcribe", "transcribe_iter"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'longspeech' has no attribute {name!r}")
+
+
+__all__ = [
+    "Chunk", "LongspeechError", "Recording", "Segment", "SpeakerTurn", "Transcript", "Word",
+    "load_transcript", "transcribe", "transcribe_iter", "__version__",
+]

@@ -1,0 +1,52 @@
+"""One options dataclass for every Whisper engine, so both engines decode the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import InvalidOptionError
+
+ENGINES = ("ct2", "transformers")
+
+
+@dataclass
+class AsrOptions:
+    """Decoding options, named and defaulted as in OpenAI Whisper and faster-whisper.
+
+    Hallucination guards: a chunk whose text compresses more than `compression_ratio_threshold`
+    (repetition) or whose mean token log-probability is below `log_prob_threshold` is decoded
+    again at the next temperature; a chunk with `no_speech_prob` above `no_speech_threshold`
+    and a low log-probability is treated as silence.
+    """
+
+    model: str = "tiny.en"
+    engine: str = "ct2"
+    language: str | None = None
+    task: str = "transcribe"
+    beam_size: int = 5
+    batch_size: int = 8
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    compression_ratio_threshold: float | None = 2.4
+    log_prob_threshold: float | None = -1.0
+    no_speech_threshold: float | None = 0.6
+    length_penalty: float = 1.0
+    word_timestamps: bool = True
+    initial_prompt: str | None = None
+    device: str = "cpu"
+    compute_type: str = "auto"   # ct2: int8 on CPU, float16 on CUDA
+    cpu_threads: int = 0
+    max_segment_seconds: float = 12.0
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.engine not in ENGINES:
+            raise InvalidOptionError(
+                f"unknown engine {self.engine!r}; choose from {', '.join(ENGINES)}")
+        if self.beam_size < 1:
+            raise InvalidOptionError("beam size must be >= 1")
+        if self.batch_size < 1:
+            raise InvalidOptionError("batch size must be >= 1")
+        if not self.temperatures:
+            raise InvalidOptionError("give at least one temperature (e.g. 0.0)")
+        if self.task not in ("transcribe", "translate"):
+            raise InvalidOptionError("task is 'transcribe' or 'translate'")

@@ -1,0 +1,27 @@
+"""Errors a user can hit. Each message says what to do next."""
+
+from __future__ import annotations
+
+
+class LongspeechError(Exception):
+    """Base class for every error longspeech raises on purpose."""
+
+
+class AudioDecodeError(LongspeechError):
+    """The input could not be read as audio (empty, truncated, not audio, a directory...)."""
+
+
+class ModelNotAvailableError(LongspeechError):
+    """A model's weights are missing: not installed, not cached, or no hub reachable."""
+
+
+class ModelIntegrityError(LongspeechError):
+    """A weight file's sha256 does not match the registry: the package is corrupt or altered."""
+
+
+class TranscriptFormatError(LongspeechError):
+    """A transcript JSON file could not be read back."""
+
+
+class InvalidOptionError(LongspeechError):
+    """An option value makes no sense (unknown engine, bad batch size, ...)."""

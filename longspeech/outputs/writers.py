@@ -1,0 +1,113 @@
+"""Render a Transcript as json/txt/srt/vtt/tsv and write files atomically (temp + rename).
+
+Atomic writes mean a crash or a failed recording never leaves a partial output behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..errors import InvalidOptionError
+from ..types import Segment, Transcript
+
+
+def _clock(t: float, sep: str) -> str:
+    ms = int(round(t * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _label(seg: Segment) -> str:
+    return f"[{seg.speaker}] " if seg.speaker else ""
+
+
+def _cue_text(text: str) -> str:
+    # A blank line would end a cue early; "-->" would read as a timing line.
+    return " ".join(text.split()).replace("-->", "->")
+
+
+def render_json(tr: Transcript) -> str:
+    return tr.to_json(indent=2) + "\n"
+
+
+def render_txt(tr: Transcript) -> str:
+    lines = [_label(s) + s.text.strip() for s in tr.segments if s.text.strip()]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render_srt(tr: Transcript) -> str:
+    out = []
+    for i, s in enumerate((s for s in tr.segments if s.text.strip()), start=1):
+        out.append(f"{i}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n"
+                   f"{_label(s)}{_cue_text(s.text)}\n")
+    return "\n".join(out)
+
+
+def render_vtt(tr: Transcript) -> str:
+    out = ["WEBVTT\n"]
+    for s in tr.segments:
+        if not s.text.strip():
+            continue
+        voice = f"<v {s.speaker}>" if s.speaker else ""
+        text = _cue_text(s.text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        out.append(f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{voice}{text}\n")
+    return "\n".join(out)
+
+
+def render_tsv(tr: Transcript) -> str:
+    """One row per segment; start/end in integer milliseconds as Whisper's tsv writer does."""
+    rows = ["start\tend\tspeaker\ttext"]
+    for s in tr.segments:
+        if s.text.strip():
+            text = " ".join(s.text.split())
+            rows.append(f"{round(s.start * 1000)}\t{round(s.end * 1000)}\t{s.speaker or ''}\t{text}")
+    return "\n".join(rows) + "\n"
+
+
+FORMATS: dict[str, Callable[[Transcript], str]] = {
+    "json": render_json,
+    "txt": render_txt,
+    "srt": render_srt,
+    "vtt": render_vtt,
+    "tsv": render_tsv,
+}
+
+
+def render(tr: Transcript, fmt: str) -> str:
+    try:
+        return FORMATS[fmt](tr)
+    except KeyError:
+        raise InvalidOptionError(
+            f"unknown output format {fmt!r}; choose from {', '.join(FORMATS)}"
+        ) from None
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write text to path via a temp file in the same directory and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_outputs(tr: Transcript, out_dir: str | Path, stem: str,
+                  formats: Iterable[str] = ("json",)) -> list[Path]:
+    """Write every requested format as OUT_DIR/<stem>.<fmt>; all rendered before any is written."""
+    out = Path(out_dir)
+    rendered = [(fmt, render(tr, fmt)) for fmt in formats]
+    paths = []
+    for fmt, text in rendered:
+        p = out / f"{stem}.{fmt}"
+        atomic_write_text(p, text)
+        paths.append(p)
+    return paths

@@ -1,0 +1,47 @@
+"""Expand what a user typed (files, directories, globs, @list.txt) into audio paths."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable
+from pathlib import Path
+
+AUDIO_EXTENSIONS = frozenset({
+    ".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".mp4", ".webm", ".aac", ".wma",
+    ".aiff", ".aif", ".mkv", ".mov", ".oga", ".caf", ".au",
+})
+
+
+def expand_inputs(items: Iterable[str]) -> list[Path]:
+    """Paths in the order given; directories recurse by audio extension; duplicates dropped.
+
+    Names that match nothing are kept as given, so that they fail with a clear error in the
+    job summary instead of vanishing.
+    """
+    out: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        key = p.resolve() if p.exists() else p
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+
+    for item in items:
+        if item.startswith("@") and len(item) > 1:
+            lines = Path(item[1:]).read_text(encoding="utf-8").splitlines()
+            for p in expand_inputs(x.strip() for x in lines
+                                   if x.strip() and not x.lstrip().startswith("#")):
+                add(p)
+            continue
+        p = Path(item)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS:
+                    add(f)
+        elif not p.exists() and glob.has_magic(item):
+            for m in sorted(glob.glob(item, recursive=True)):
+                add(Path(m))
+        else:
+            add(p)
+    return out

@@ -1,0 +1,101 @@
+"""Transcribe one recording: stream chunks from the audio, decode them in batches, assemble.
+
+Memory stays bounded by one batch of chunks, whatever the recording's duration.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ..asr import AsrOptions, Engine
+from ..audio import iter_chunks, probe
+from ..audio.vad import VadOptions
+from ..types import Recording, Segment, Transcript
+from .progress import Progress, ProgressCallback, no_progress
+
+
+@dataclass
+class TranscribeOptions:
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    vad: VadOptions = field(default_factory=VadOptions)
+    max_chunk: float = 30.0
+    # Speech separated by a longer silence starts a new chunk: Whisper's word alignment
+    # smears words across long silences inside a chunk.
+    max_gap: float | None = 2.0
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("longspeech", "torch", "transformers", "faster-whisper", "ctranslate2",
+                "silero-vad"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def provenance(engine: Engine, opts: TranscribeOptions) -> dict[str, Any]:
+    asr = asdict(opts.asr)
+    asr.pop("extra", None)
+    return {"asr": engine.provenance(), "options": {"asr": asr, "vad": asdict(opts.vad),
+                                                    "max_chunk": opts.max_chunk,
+                                                    "max_gap": opts.max_gap},
+            "versions": _versions()}
+
+
+class _LanguageState:
+    def __init__(self, engine: Engine, fixed: str | None):
+        self.engine = engine
+        self.language = fixed if fixed else (None if engine.multilingual else "en")
+        self.probability = 1.0
+
+    def resolve(self, samples) -> str:
+        if self.language is None:
+            self.language, self.probability = self.engine.detect_language(samples)
+        return self.language
+
+
+def iter_segments(path: str | Path, engine: Engine, opts: TranscribeOptions | None = None,
+                  progress: ProgressCallback = no_progress,
+                  recording: Recording | None = None,
+                  language_state: _LanguageState | None = None) -> Iterator[Segment]:
+    """Lazily decode a recording, yielding segments in time order as batches finish."""
+    opts = opts or TranscribeOptions()
+    rec = recording or probe(path)
+    lang = language_state or _LanguageState(engine, opts.asr.language)
+    batch = []
+
+    def run() -> list[Segment]:
+        language = lang.resolve(batch[0].samples)
+        out = [s for segs in engine.transcribe_batch(batch, language) for s in segs]
+        progress(Progress(rec.id, min(batch[-1].chunk.end, rec.duration), rec.duration))
+        batch.clear()
+        return out
+
+    progress(Progress(rec.id, 0.0, rec.duration))
+    for chunk in iter_chunks(path, vad_options=opts.vad, max_chunk=opts.max_chunk,
+                             max_gap=opts.max_gap):
+        batch.append(chunk)
+        if len(batch) >= opts.asr.batch_size:
+            yield from run()
+    if batch:
+        yield from run()
+    progress(Progress(rec.id, rec.duration, rec.duration))
+
+
+def transcribe_file(path: str | Path, engine: Engine, opts: TranscribeOptions | None = None,
+                    progress: ProgressCallback = no_progress) -> Transcript:
+    """Decode a whole recording into a Transcript (times absolute, provenance recorded)."""
+    opts = opts or TranscribeOptions()
+    rec = probe(path)
+    lang = _LanguageState(engine, opts.asr.language)
+    segments = list(iter_segments(path, engine, opts, progress, rec, lang))
+    # "und" (ISO 639-2 undetermined): a multilingual model heard no speech to identify.
+    return Transcript(recording=rec, language=lang.language or "und", segments=segments,
+                      provenance=provenance(engine, opts))

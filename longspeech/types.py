@@ -1,0 +1,180 @@
+"""The data model every stage takes and returns, with an exact JSON round-trip.
+
+Times are seconds, absolute in the recording (like lhotse's time-relative manifests), rounded
+to milliseconds so that JSON text and objects map one to one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import TranscriptFormatError
+
+SCHEMA_VERSION = 1
+
+
+def _t(x: float) -> float:
+    """Round a time to the millisecond (the precision the outputs keep)."""
+    return round(float(x), 3)
+
+
+@dataclass(frozen=True)
+class Recording:
+    id: str
+    path: str
+    duration: float
+    sample_rate: int
+    channels: int
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a recording that is decoded as one unit (at most 30 s)."""
+
+    recording_id: str
+    index: int
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+    speaker: str | None = None
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    speaker: str | None = None
+    chunk_index: int = 0
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    temperature: float | None = None
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass
+class Transcript:
+    recording: Recording
+    language: str
+    segments: list[Segment] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    turns: list[SpeakerTurn] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return self.recording.duration
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    # -- JSON ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "duration": self.recording.duration,
+            "language": self.language,
+            "segments": [asdict(s) for s in self.segments],
+            "speakers": list(self.speakers),
+            "turns": [asdict(t) for t in self.turns],
+            "recording": asdict(self.recording),
+            "provenance": self.provenance,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Transcript:
+        try:
+            version = d.get("schema_version", SCHEMA_VERSION)
+            if version > SCHEMA_VERSION:
+                raise TranscriptFormatError(
+                    f"transcript schema version {version} is newer than this longspeech "
+                    f"understands ({SCHEMA_VERSION}); upgrade longspeech"
+                )
+            rec = Recording(**d["recording"])
+            segments = [
+                Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
+                for s in d["segments"]
+            ]
+            return cls(
+                recording=rec,
+                language=d["language"],
+                segments=segments,
+                speakers=list(d.get("speakers", [])),
+                provenance=dict(d.get("provenance", {})),
+                turns=[SpeakerTurn(**t) for t in d.get("turns", [])],
+            )
+        except TranscriptFormatError:
+            raise
+        except (KeyError, TypeError, AttributeError) as e:
+            raise TranscriptFormatError(
+                f"not a longspeech transcript ({type(e).__name__}: {e}); "
+                "pass a JSON file written by `longspeech transcribe -f json`"
+            ) from e
+
+    @classmethod
+    def from_json(cls, text: str) -> Transcript:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise TranscriptFormatError(f"invalid JSON: {e}") from e
+        if not isinstance(data, dict):
+            raise TranscriptFormatError("a transcript JSON file holds an object at top level")
+        return cls.from_dict(data)
+
+
+def load_transcript(path: str | Path) -> Transcript:
+    """Read a transcript written by `longspeech transcribe -f json`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise TranscriptFormatError(f"cannot read {p}: {e.strerror}") from e
+    return Transcript.from_json(text)
+
+
+def round_time(x: float) -> float:
+    return _t(x)
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Chunk",
+    "Recording",
+    "Segment",
+    "SpeakerTurn",
+    "Transcript",
+    "Word",
+    "load_transcript",
+    "round_time",
+]
