@@ -101,3 +101,13 @@ def test_multilingual_base_detects_dutch():
     # Whisper base on this acted Dutch dialogue measures 43% WER: a weak model, real speech.
     assert word_error_rate(ref, tr.text, english=False) < 0.55
     assert "stoelen" in tr.text.lower() and "schip" in tr.text.lower()
+
+
+@pytest.mark.parametrize("engine", ["ct2", "transformers"])
+def test_hub_id_offline_says_what_to_do(engine, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    with pytest.raises(longspeech.LongspeechError, match="embedded model"):
+        longspeech.transcribe(JFK, model="openai/whisper-large-v3", engine=engine)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelNotAvailableError
-from ..models.registry import EMBEDDED, ct2_dir, hub_error
+from ..models.registry import EMBEDDED, check_hub_model, ct2_dir, hub_error
 from ..types import Segment, Word
 from .base import ChunkAudio
 from .guards import compression_ratio, is_silence, needs_fallback
@@ -29,9 +29,8 @@ def _load(opts: AsrOptions) -> tuple[Any, str]:
         compute = "int8" if opts.device == "cpu" else "float16"
     if opts.model in EMBEDDED:
         path = str(ct2_dir(opts.model))
-    elif Path(opts.model).is_dir():
-        path = opts.model
     else:
+        check_hub_model(opts.model)
         path = opts.model
     try:
         model = WhisperModel(path, device=opts.device, compute_type=compute,

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import ModelNotAvailableError
-from ..models.registry import EMBEDDED, hub_error, transformers_dir
+from ..models.registry import EMBEDDED, check_hub_model, hub_error, transformers_dir
 from ..types import Segment, Word
 from .alignment import ScoredDecode, align_words, teacher_forced
 from .base import ChunkAudio
@@ -30,6 +30,7 @@ def load_whisper(model_id: str, device: str = "cpu") -> tuple[Any, Any, Path | s
     """(model, processor, source) for an embedded id, a local directory or a hub id."""
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
+    check_hub_model(model_id)
     src: Path | str = transformers_dir(model_id) if model_id in EMBEDDED else model_id
     try:
         model = WhisperForConditionalGeneration.from_pretrained(

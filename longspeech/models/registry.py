@@ -162,6 +162,39 @@ def transformers_dir(model_id: str) -> Path:
     return convert_ct2_whisper(src, target, source_sha256=m.sha256)
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face endpoint answers, checked once, quickly, before any download.
+
+    Without this check huggingface_hub retries for close to a minute before giving up.
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def check_hub_model(model_id: str) -> None:
+    """Raise a clear error at once when a hub id is neither cached locally nor reachable."""
+    if model_id in EMBEDDED or Path(model_id).is_dir():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(model_id, "config.json")
+    if isinstance(cached, str) or hub_reachable():
+        return
+    raise hub_error(model_id, ConnectionError("offline"))
+
+
 def hub_error(model_id: str, err: Exception) -> ModelNotAvailableError:
     return ModelNotAvailableError(
         f"cannot load {model_id!r}: not an embedded model ({', '.join(EMBEDDED)}), not a "
