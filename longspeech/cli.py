@@ -119,7 +119,17 @@ def models_list() -> None:
     out.print(table)
 
 
+def _quiet_libraries() -> None:
+    """The CLI draws its own progress; third-party bars and advice would garble it."""
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 def main() -> None:
+    _quiet_libraries()
     try:
         app()
     except LongspeechError as e:

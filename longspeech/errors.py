@@ -25,3 +25,11 @@ class TranscriptFormatError(LongspeechError):
 
 class InvalidOptionError(LongspeechError):
     """An option value makes no sense (unknown engine, bad batch size, ...)."""
+
+
+class ModelConversionError(LongspeechError):
+    """A model file could not be converted: unsupported format or an unexpected architecture."""
+
+
+class SynthesisError(LongspeechError):
+    """Synthetic speech could not be rendered (a TTS engine or voice is missing or misbehaved)."""

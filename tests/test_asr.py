@@ -111,3 +111,18 @@ def test_hub_id_offline_says_what_to_do(engine, monkeypatch):
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
     with pytest.raises(longspeech.LongspeechError, match="embedded model"):
         longspeech.transcribe(JFK, model="openai/whisper-large-v3", engine=engine)
+
+
+def test_engines_give_the_same_words_and_times(ct2_engine, hf_engine):
+    """CTranslate2 (int8) and transformers (fp32) on the same weights: same words, close times."""
+    a = transcribe_file(JFK, ct2_engine)
+    b = transcribe_file(JFK, hf_engine)
+    assert normalize(a.text) == normalize(b.text) == normalize(JFK_TEXT)
+    assert b.provenance["asr"]["engine"] == "transformers"
+    wa, wb = a.words, b.words
+    assert [normalize(w.word) for w in wa] == [normalize(w.word) for w in wb]
+    # Both align with the same cross-attention heads and DTW; int8 vs fp32 moves a few frames.
+    diffs = [max(abs(x.start - y.start), abs(x.end - y.end)) for x, y in zip(wa, wb)]
+    assert float(np.median(diffs)) <= 0.06, diffs
+    assert [w.start for w in wb] == sorted(w.start for w in wb)
+    assert abs(a.segments[0].avg_logprob - b.segments[0].avg_logprob) < 0.1

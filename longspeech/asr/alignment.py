@@ -21,7 +21,7 @@ class ScoredDecode:
     token_logprobs: np.ndarray
     avg_logprob: float
     no_speech_prob: float
-    attention: np.ndarray | None  # (heads, len(tokens)+1, frames) over text tokens + EOT
+    attention: np.ndarray | None  # (heads, len(tokens)+1, frames): rows predict tokens + EOT
 
 
 def teacher_forced(model, encoder_out: torch.Tensor, prompt: list[int], tokens: list[int],
@@ -47,7 +47,9 @@ def teacher_forced(model, encoder_out: torch.Tensor, prompt: list[int], tokens: 
     if heads is not None:
         layers = out.cross_attentions
         att = torch.stack([layers[layer][0, head] for layer, head in heads])
-        att = att[:, n0:n0 + len(tokens) + 1, :num_frames // 2].float().numpy()
+        # Row i is the input position whose output predicts token i (text tokens, then EOT).
+        att = att[:, n0 - 1:n0 + len(tokens), :num_frames // 2].float()
+        att = (att / att.sum(dim=-1, keepdim=True).clamp_min(1e-12)).numpy()
     return ScoredDecode(tokens, tok_lp, avg, nsp, att)
 
 
@@ -74,7 +76,7 @@ def align_words(decode: ScoredDecode, tokenizer, *, median_width: int = 7) -> li
     if not decode.tokens or decode.attention is None:
         return []
     w = decode.attention
-    w = (w - w.mean(axis=-1, keepdims=True)) / (w.std(axis=-1, keepdims=True) + 1e-8)
+    w = (w - w.mean(axis=-2, keepdims=True)) / (w.std(axis=-2, keepdims=True) + 1e-8)
     w = _median_filter(w, median_width).mean(axis=0)
     text_idx, time_idx = _dtw(-w.astype(np.float64))
     words, word_tokens = tokenizer.split_to_word_tokens(decode.tokens + [tokenizer.eot])

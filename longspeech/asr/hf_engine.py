@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from transformers.modeling_outputs import BaseModelOutput
 
 from ..errors import ModelNotAvailableError
 from ..models.registry import EMBEDDED, check_hub_model, hub_error, transformers_dir
@@ -82,7 +83,8 @@ class TransformersEngine:
         enc = self.encode(self.features([samples]))
         ids = torch.tensor([[gc.decoder_start_token_id]], device=self.device)
         with torch.inference_mode():
-            logits = self.model(encoder_outputs=(enc,), decoder_input_ids=ids).logits[0, -1]
+            logits = self.model(encoder_outputs=BaseModelOutput(last_hidden_state=enc),
+                                decoder_input_ids=ids).logits[0, -1]
         lang_ids = torch.tensor(list(gc.lang_to_id.values()))
         probs = torch.softmax(logits[lang_ids].float(), dim=-1)
         best = int(probs.argmax())
@@ -98,9 +100,9 @@ class TransformersEngine:
     def _generate(self, enc: torch.Tensor, tok: Any, language: str,
                   temperature: float) -> list[list[int]]:
         o = self.opts
-        kw: dict[str, Any] = dict(task=o.task, return_timestamps=False, max_new_tokens=220)
+        kw: dict[str, Any] = dict(return_timestamps=False, max_new_tokens=220)
         if self.multilingual:
-            kw["language"] = language
+            kw.update(language=language, task=o.task)
         if o.initial_prompt:
             prompt = self._prompt(tok)
             kw["prompt_ids"] = torch.tensor(prompt[:prompt.index(tok.sot)])
@@ -109,7 +111,7 @@ class TransformersEngine:
         else:
             kw.update(do_sample=True, temperature=temperature, num_beams=1)
         with torch.inference_mode():
-            seqs = self.model.generate(encoder_outputs=(enc,), **kw)
+            seqs = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=enc), **kw)
         if not torch.is_tensor(seqs):
             seqs = seqs["sequences"]
         start = len(self._prompt(tok))
