@@ -22,11 +22,11 @@ from longspeech.pipelines.transcribe import TranscribeOptions, transcribe_file
 
 
 def synth_meeting(out: Path, minutes: float, speakers: int, seed: int) -> tuple[Path, str]:
-    from longspeech.synth import MeetingSpec, write_recording
+    from longspeech.synth import RecordingSpec, write_recording
 
-    paths = write_recording(MeetingSpec(seed=seed, duration=minutes * 60, num_speakers=speakers),
+    paths = write_recording(RecordingSpec(seed=seed, duration=minutes * 60, speakers=speakers),
                             out, f"meeting_{minutes:g}min_{speakers}spk")
-    return Path(paths["audio"]), Path(paths["text"]).read_text()
+    return Path(paths.audio), Path(paths.text).read_text()
 
 
 def run_longspeech(audio: Path, engine: str, batch_size: int) -> tuple[str, float]:

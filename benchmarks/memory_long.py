@@ -17,11 +17,11 @@ from pathlib import Path
 
 
 def synth(out: Path, minutes: float, seed: int) -> Path:
-    from longspeech.synth import MeetingSpec, write_recording
+    from longspeech.synth import RecordingSpec, write_recording
 
-    paths = write_recording(MeetingSpec(seed=seed, duration=minutes * 60, num_speakers=3),
+    paths = write_recording(RecordingSpec(seed=seed, duration=minutes * 60, speakers=3),
                             out, f"meeting_{minutes:g}min")
-    return Path(paths["audio"])
+    return Path(paths.audio)
 
 
 def peak_rss_mb(audio: Path, out: Path, engine: str) -> tuple[float, float]:

@@ -8,7 +8,6 @@ block edges are seamless: the concatenated blocks equal a one-shot resample bit 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ import soundfile as sf
 import soxr
 
 from ..errors import AudioDecodeError, InvalidOptionError
+from ..hashing import sha256_file as sha256_of
 from ..types import Recording, round_time
 
 SAMPLE_RATE = 16000
@@ -75,15 +75,6 @@ def _not_audio(p: Path, detail: str) -> AudioDecodeError:
 
 def _no_samples(p: Path) -> AudioDecodeError:
     return AudioDecodeError(f"{p} contains no audio samples (zero-length audio)")
-
-
-def sha256_of(path: PathLike, block: int = 1 << 20) -> str:
-    """sha256 of a file, read in blocks so hour-long files need no memory."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while data := f.read(block):
-            h.update(data)
-    return h.hexdigest()
 
 
 # -- ffmpeg --------------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 import platformdirs
+
+from ..hashing import sha256_file
+
+__all__ = ["cache_dir", "sha256_file"]
 
 
 def cache_dir() -> Path:
@@ -15,11 +18,3 @@ def cache_dir() -> Path:
     root = Path(env) if env else Path(platformdirs.user_cache_dir("longspeech"))
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-
-def sha256_file(path: str | Path, block: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
