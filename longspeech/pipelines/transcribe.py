@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from ..asr import AsrOptions, Engine
-from ..audio import iter_chunks, probe
+from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe
 from ..audio.vad import VadOptions
 from ..types import Recording, Segment, Transcript
 from .progress import Progress, ProgressCallback, no_progress
@@ -27,6 +27,11 @@ class TranscribeOptions:
     # Speech separated by a longer silence starts a new chunk: Whisper's word alignment
     # smears words across long silences inside a chunk.
     max_gap: float | None = 2.0
+    # Whisper without timestamps sometimes skips a chunk's start or ends it early (often at
+    # a change of voice): a stretch of the chunk before its first or after its last decoded
+    # word longer than this is decoded again. The VAD bounds chunks, so such a stretch holds
+    # speech.
+    min_gap: float | None = 1.5
 
 
 def _versions() -> dict[str, str]:
@@ -45,7 +50,8 @@ def provenance(engine: Engine, opts: TranscribeOptions) -> dict[str, Any]:
     asr.pop("extra", None)
     return {"asr": engine.provenance(), "options": {"asr": asr, "vad": asdict(opts.vad),
                                                     "max_chunk": opts.max_chunk,
-                                                    "max_gap": opts.max_gap},
+                                                    "max_gap": opts.max_gap,
+                                                    "min_gap": opts.min_gap},
             "versions": _versions()}
 
 
@@ -61,6 +67,44 @@ class _LanguageState:
         return self.language
 
 
+def _holes(c: AudioChunk, segs: list[Segment], min_gap: float) -> list[AudioChunk]:
+    """Stretches of a chunk before its first or after its last decoded word, if long enough."""
+    if not segs:
+        return []
+    ch, out = c.chunk, []
+    spans = [(ch.start, segs[0].start), (segs[-1].end, ch.end)]
+    for a, b in spans:
+        if b - a > min_gap:
+            lo = max(0, int(round((a - ch.start) * SAMPLE_RATE)))
+            hi = int(round((b - ch.start) * SAMPLE_RATE))
+            out.append(AudioChunk(replace(ch, start=a, end=b), c.samples[lo:hi]))
+    return out
+
+
+def decode_batch(engine: Engine, batch: list[AudioChunk], language: str,
+                 min_gap: float | None, max_rounds: int = 3) -> list[list[Segment]]:
+    """Decode chunks, then decode again any speech left before the first or after the last
+    word of a chunk (Whisper sometimes skips the start or stops early at a change of voice)."""
+    results = engine.transcribe_batch(batch, language)
+    if min_gap is None:
+        return results
+    pending = list(range(len(batch)))
+    for _ in range(max_rounds):
+        holes = [(i, h) for i in pending for h in _holes(batch[i], results[i], min_gap)]
+        if not holes:
+            break
+        decoded = engine.transcribe_batch([h for _, h in holes], language)
+        pending = []
+        for (i, h), segs in zip(holes, decoded):
+            segs = [s for s in segs if s.start >= h.chunk.start - 0.01
+                    and s.end <= h.chunk.end + 0.01]
+            if segs:
+                results[i] = sorted(results[i] + segs, key=lambda s: s.start)
+                pending.append(i)
+        pending = sorted(set(pending))
+    return results
+
+
 def iter_segments(path: str | Path, engine: Engine, opts: TranscribeOptions | None = None,
                   progress: ProgressCallback = no_progress,
                   recording: Recording | None = None,
@@ -73,7 +117,8 @@ def iter_segments(path: str | Path, engine: Engine, opts: TranscribeOptions | No
 
     def run() -> list[Segment]:
         language = lang.resolve(batch[0].samples)
-        out = [s for segs in engine.transcribe_batch(batch, language) for s in segs]
+        out = [s for segs in decode_batch(engine, batch, language, opts.min_gap)
+               for s in segs]
         progress(Progress(rec.id, min(batch[-1].chunk.end, rec.duration), rec.duration))
         batch.clear()
         return out
