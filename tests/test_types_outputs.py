@@ -72,3 +72,15 @@ def test_failed_render_leaves_no_file(tmp_path):
     with pytest.raises(InvalidOptionError):
         write_outputs(_transcript(), tmp_path, "talk", ["json", "nope"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_are_ordinary_readable_files(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        (p,) = write_outputs(_transcript(), tmp_path, "talk", ["txt"])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o644
