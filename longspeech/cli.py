@@ -65,7 +65,7 @@ def transcribe(
     durations = {}
     for p in paths:
         try:
-            durations[p.name] = probe(p).duration
+            durations[p.name] = probe(p, checksum=False).duration
         except LongspeechError:
             pass  # it fails again, with its message, in the job
     with console.status(f"loading {model} ({engine})"):

@@ -282,7 +282,7 @@ def _rebuffered(blocks: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]
 
 # -- public API ----------------------------------------------------------------------------
 
-def probe(path: PathLike) -> Recording:
+def probe(path: PathLike, *, checksum: bool = True) -> Recording:
     """Describe a recording (native rate, channels, duration, sha256) without decoding it.
 
     For compressed files the duration comes from the header; a truncated file may decode
@@ -299,7 +299,7 @@ def probe(path: PathLike) -> Recording:
         raise _no_samples(p)
     return Recording(id=p.stem, path=os.fspath(path), duration=round_time(info.duration),
                      sample_rate=int(info.sample_rate), channels=int(info.channels),
-                     sha256=sha256_of(p))
+                     sha256=sha256_of(p) if checksum else None)
 
 
 def stream(path: PathLike, *, block_seconds: float = 30.0,
