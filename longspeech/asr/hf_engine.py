@@ -103,8 +103,8 @@ class TransformersEngine:
         kw: dict[str, Any] = dict(return_timestamps=False, max_new_tokens=220)
         if self.multilingual:
             kw.update(language=language, task=o.task)
+        prompt = self._prompt(tok)  # encodes the initial prompt: once per call, not per row
         if o.initial_prompt:
-            prompt = self._prompt(tok)
             kw["prompt_ids"] = torch.tensor(prompt[:prompt.index(tok.sot)])
         if temperature == 0.0:
             kw.update(num_beams=o.beam_size, do_sample=False, length_penalty=o.length_penalty)
@@ -114,11 +114,11 @@ class TransformersEngine:
             seqs = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=enc), **kw)
         if not torch.is_tensor(seqs):
             seqs = seqs["sequences"]
-        start = len(self._prompt(tok))
+        start = len(prompt)
         out = []
         for row in seqs.tolist():
             # generate() may or may not echo the prompt; text tokens are those below EOT.
-            body = row[start:] if row[:start] == self._prompt(tok) else row
+            body = row[start:] if row[:start] == prompt else row
             out.append([t for t in body if t < tok.eot])
         return out
 
