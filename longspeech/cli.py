@@ -40,6 +40,9 @@ def transcribe(
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
     compute_type: Annotated[str, typer.Option(help="ct2 compute type (auto: int8 on CPU)")] = "auto",
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition every chunk on")] = None,
+    runner: Annotated[str, typer.Option(help="auto (ray for batches and clusters), local or ray")] = "auto",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, ray://host:port or host:port")] = None,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse finished chunks a previous run left in OUT_DIR")] = True,
 ) -> None:
     """Transcribe audio files into OUT_DIR/<stem>.<format>."""
     from .api import get_engine, make_options
@@ -47,6 +50,7 @@ def transcribe(
     from .outputs import FORMATS
     from .pipelines.inputs import expand_inputs
     from .pipelines.job import run_job
+    from .pipelines.runners import LocalRunner, RayRunner
 
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]
@@ -62,17 +66,24 @@ def transcribe(
         _fail(e)
     if not paths:
         _fail(LongspeechError("no audio inputs found; pass files, directories or globs"))
+    if runner not in ("auto", "local", "ray"):
+        _fail(LongspeechError(f"unknown runner {runner!r}; choose auto, local or ray"))
+    if runner == "local" and address:
+        _fail(LongspeechError("--address joins a Ray cluster; it needs --runner ray or auto"))
+    use_ray = runner == "ray" or (runner == "auto" and (address is not None or len(paths) > 1))
     durations = {}
     for p in paths:
         try:
             durations[p.name] = probe(p, checksum=False).duration
         except LongspeechError:
             pass  # it fails again, with its message, in the job
-    with console.status(f"loading {model} ({engine})"):
-        try:
-            eng = get_engine(opts.asr)
-        except LongspeechError as e:
-            _fail(e)
+    eng = None
+    if not use_ray:
+        with console.status(f"loading {model} ({engine})"):
+            try:
+                eng = get_engine(opts.asr)
+            except LongspeechError as e:
+                _fail(e)
     total = sum(durations.values()) or 1.0
     done: dict[str, float] = {}
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
@@ -88,15 +99,24 @@ def transcribe(
         bar.console.print(f"{Path(r.input).name}: {mark}")
 
     with bar:
-        task = bar.add_task("transcribing", total=total)
-        summary = run_job(paths, output_dir, eng, opts, fmts, on_progress, on_file)
-    table = Table(title=f"{len(summary.files)} file(s) -> {output_dir}")
-    for col in ("file", "status", "audio s", "wall s", "x realtime", "error"):
+        task = bar.add_task("starting Ray" if use_ray else "transcribing", total=total)
+        try:
+            summary = run_job(paths, output_dir, opts, fmts, on_progress, on_file,
+                              runner=RayRunner(address) if use_ray else LocalRunner(),
+                              engine=eng, resume=resume)
+        except LongspeechError as e:
+            bar.stop()
+            _fail(e)
+    table = Table(title=f"{len(summary.files)} file(s) -> {output_dir} "
+                        f"({summary.runner}, {summary.elapsed:.1f} s)")
+    for col in ("file", "status", "audio s", "wall s", "x realtime", "chunks (resumed)",
+                "error"):
         table.add_column(col)
     for r in summary.files:
         table.add_row(Path(r.input).name, r.status,
                       f"{r.duration:.1f}" if r.duration is not None else "-",
                       f"{r.elapsed:.1f}", f"{r.realtime_factor}" if r.realtime_factor else "-",
+                      f"{r.chunks} ({r.resumed_chunks})" if r.status == "ok" else "-",
                       (r.error or "")[:200])
     console.print(table)
     if summary.failed:

@@ -46,8 +46,8 @@ def batch(tmp_path_factory):
 def test_bad_inputs_fail_alone(batch, ct2_engine, tmp_path):
     _, files = batch
     out = tmp_path / "out"
-    summary = run_job(list(files.values()), out, ct2_engine, TranscribeOptions(),
-                      formats=("json", "txt"))
+    summary = run_job(list(files.values()), out, TranscribeOptions(), formats=("json", "txt"),
+                      engine=ct2_engine)
     by_name = {k: r for k, r in zip(files, summary.files)}
     for name in ("empty", "zero_length", "text_as_wav", "directory"):
         r = by_name[name]

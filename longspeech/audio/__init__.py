@@ -15,7 +15,7 @@ import numpy as np
 
 from ..types import Chunk
 from .chunking import ChunkPlanner, iter_plan, plan_chunks
-from .decode import SAMPLE_RATE, PathLike, close_iterator, load, probe, stream
+from .decode import SAMPLE_RATE, PathLike, close_iterator, load, probe, read_span, stream
 from .vad import SpeechDetector, VadOptions, detect_speech
 
 
@@ -113,5 +113,6 @@ __all__ = [
     "load",
     "plan_chunks",
     "probe",
+    "read_span",
     "stream",
 ]

@@ -127,11 +127,15 @@ def _ffmpeg_error(p: Path, stderr: str, sndfile_reason: str) -> AudioDecodeError
     return _not_audio(p, f"ffmpeg: {message}{also}")
 
 
-def _ffmpeg_blocks(p: Path, sample_rate: int, block: int,
-                   sndfile_reason: str = "") -> Iterator[np.ndarray]:
-    """float32 mono blocks from an ffmpeg pipe; the child is killed however iteration ends."""
+def _ffmpeg_blocks(p: Path, sample_rate: int, block: int, sndfile_reason: str = "",
+                   span: tuple[float, float] | None = None) -> Iterator[np.ndarray]:
+    """float32 mono blocks from an ffmpeg pipe; the child is killed however iteration ends.
+
+    `span` (start, seconds) seeks in the input and decodes only that stretch.
+    """
     exe = _ffmpeg_tool("ffmpeg", p)
-    cmd = [exe, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", _ffmpeg_url(p),
+    seek = ["-ss", f"{span[0]:.6f}", "-t", f"{span[1]:.6f}"] if span else []
+    cmd = [exe, "-nostdin", "-hide_banner", "-loglevel", "error", *seek, "-i", _ffmpeg_url(p),
            "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", _ffmpeg_filter(exe, sample_rate),
            "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
     # stderr goes to a file, not a pipe: a chatty decoder can then never fill a pipe and
@@ -342,4 +346,40 @@ def load(path: PathLike, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
 
 
-__all__ = ["FFMPEG_ONLY", "SAMPLE_RATE", "load", "probe", "sha256_of", "stream"]
+def read_span(path: PathLike, start: float, end: float, *, sample_rate: int = SAMPLE_RATE,
+              pad: float = 0.5) -> np.ndarray:
+    """The samples from `start` to `end` seconds (float32 mono), found by seeking.
+
+    A worker that decodes one group of chunks reads just their audio, never the file from
+    its beginning. `pad` seconds of context on each side keep the resampler's edges out of
+    the span. Past the end of the data the result is shorter.
+    """
+    if not end >= start >= 0:
+        raise InvalidOptionError(f"bad span {start}-{end} s")
+    p = _check_file(path)
+    a = max(0.0, start - pad)
+    f, reason = _open_sndfile(p)
+    if f is not None:
+        with f:
+            native = f.samplerate
+            first = int(a * native)
+            a = first / native
+            try:
+                f.seek(first)
+                x = f.read(int(np.ceil((end + pad - a) * native)), dtype="float32",
+                           always_2d=True)
+            except (sf.SoundFileError, RuntimeError) as e:
+                raise AudioDecodeError(f"{p}: cannot read {start:.2f}-{end:.2f} s, the file is "
+                                       f"corrupt or truncated ({e})") from None
+        x = x[:, 0].copy() if x.shape[1] == 1 else x.mean(axis=1, dtype=np.float32)
+        if native != sample_rate and len(x):
+            x = soxr.resample(x, native, sample_rate).astype(np.float32, copy=False)
+    else:
+        blocks = list(_ffmpeg_blocks(p, sample_rate, sample_rate * 60, reason,
+                                     span=(a, end + pad - a)))
+        x = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    lo = round((start - a) * sample_rate)
+    return x[lo:lo + round((end - start) * sample_rate)]
+
+
+__all__ = ["FFMPEG_ONLY", "SAMPLE_RATE", "load", "probe", "read_span", "sha256_of", "stream"]

@@ -1,20 +1,35 @@
-"""A batch job: every input transcribed into OUT_DIR, each failure confined to its file."""
+"""A batch job: every input transcribed into OUT_DIR by a runner, resumable, each failure
+confined to its own recording.
+
+The scheduler below is the one place that orders work: plan a recording (decode, VAD,
+chunks), identify its language, decode its chunk groups, then assemble and write its
+outputs. Finished chunks are saved as they arrive, so a job that is killed and run again
+decodes only what was missing and writes byte-identical outputs.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..asr import Engine
 from ..errors import LongspeechError
 from ..outputs import write_outputs
 from ..outputs.writers import atomic_write_text
-from .progress import ProgressCallback, no_progress
-from .transcribe import TranscribeOptions, transcribe_file
+from ..types import Transcript
+from .progress import Progress, ProgressCallback, no_progress
+from .runners import LocalRunner, Runner, StageSpec
+from .stages import (AsrStage, ChunkGroup, GroupResult, LanguageRequest, LanguageResult,
+                     PlanRequest, PlanStage, RecordingPlan)
+from .state import JobState, Manifest
+from .transcribe import TranscribeOptions, library_versions
 
 SUMMARY_STEM = "job_summary"
 
@@ -28,18 +43,23 @@ class FileResult:
     duration: float | None = None   # audio seconds
     elapsed: float = 0.0            # wall seconds
     realtime_factor: float | None = None  # audio seconds per wall second
+    chunks: int = 0                 # chunks in the recording
+    resumed_chunks: int = 0         # of which were finished by an earlier run
 
 
 @dataclass
 class JobSummary:
     files: list[FileResult] = field(default_factory=list)
+    runner: str = "local"
+    elapsed: float = 0.0
 
     @property
     def failed(self) -> list[FileResult]:
         return [f for f in self.files if f.status != "ok"]
 
     def to_dict(self) -> dict:
-        return {"files": [asdict(f) for f in self.files],
+        return {"files": [asdict(f) for f in self.files], "runner": self.runner,
+                "elapsed": self.elapsed,
                 "ok": len(self.files) - len(self.failed), "failed": len(self.failed)}
 
 
@@ -56,35 +76,223 @@ def output_stem(path: Path, taken: set[str]) -> str:
     return stem
 
 
-def run_job(paths: Sequence[Path], out_dir: str | Path, engine: Engine,
-            opts: TranscribeOptions, formats: Sequence[str] = ("json",),
-            progress: ProgressCallback = no_progress,
-            on_file: Callable[[FileResult], None] | None = None) -> JobSummary:
-    """Transcribe each path; a bad file records its error and the job goes on."""
+def job_settings(opts: TranscribeOptions) -> dict[str, Any]:
+    """What chunk results depend on; a resumed job must have been run with the same."""
+    asr = asdict(opts.asr)
+    asr.pop("extra", None)
+    return {"asr": asr, "vad": asdict(opts.vad), "max_chunk": opts.max_chunk,
+            "max_gap": opts.max_gap, "min_gap": opts.min_gap, "versions": library_versions()}
+
+
+def _error_text(e: BaseException) -> str:
+    if isinstance(e, LongspeechError):
+        return str(e)
+    return (f"internal error ({type(e).__name__}: {e}); please report it with this trace: "
+            f"{''.join(traceback.format_exception(e, limit=3))}")
+
+
+@dataclass
+class _Recording:
+    """The scheduler's view of one input."""
+
+    index: int
+    path: Path
+    stem: str
+    t0: float = 0.0
+    manifest: Manifest | None = None
+    provenance: dict[str, Any] | None = None
+    pending: int = 0                # items in flight or queued
+    chunks_done: int = 0
+    resumed: int = 0
+    result: FileResult | None = None
+
+
+class _Scheduler:
+    def __init__(self, paths: Sequence[Path], out: Path, opts: TranscribeOptions,
+                 formats: Sequence[str], runner: Runner, state: JobState,
+                 progress: ProgressCallback, on_file: Callable[[FileResult], None] | None):
+        self.out, self.opts, self.formats = out, opts, tuple(formats)
+        self.runner, self.state = runner, state
+        self.progress, self.on_file = progress, on_file
+        taken: set[str] = {SUMMARY_STEM}
+        self.recs = [_Recording(i, p, output_stem(p, taken)) for i, p in enumerate(paths)]
+        self.to_plan: deque[_Recording] = deque(self.recs)
+        self.ready: deque[tuple[str, _Recording, Any]] = deque()   # (stage, rec, item)
+        self.inflight: dict[int, tuple[_Recording, Any]] = {}
+
+    # -- main loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        group = self.opts.asr.batch_size
+        while self.to_plan or self.ready or self.inflight:
+            while self.ready and self.runner.free(self.ready[0][0]):
+                stage, rec, item = self.ready.popleft()
+                if rec.result is None:          # its recording has not failed meanwhile
+                    self.inflight[self.runner.submit(stage, item)] = (rec, item)
+            # Plan ahead only while little decode work is queued: bounded state in memory.
+            while self.to_plan and len(self.ready) < 4 * group and self.runner.free("plan"):
+                rec = self.to_plan.popleft()
+                rec.t0 = time.perf_counter()
+                if not self._resume(rec):
+                    self.inflight[self.runner.submit("plan", PlanRequest(str(rec.path)))] = \
+                        (rec, None)
+            if not self.inflight:
+                continue
+            ticket, result, error = self.runner.next_done()
+            rec, item = self.inflight.pop(ticket)
+            if rec.result is not None:
+                continue
+            if error is not None:
+                self._fail(rec, error)
+            elif isinstance(result, RecordingPlan):
+                self._planned(rec, result)
+            elif isinstance(result, LanguageResult):
+                self._language(rec, result)
+            elif isinstance(result, GroupResult):
+                self._decoded(rec, result)
+
+    # -- steps ----------------------------------------------------------------------------
+    def _resume(self, rec: _Recording) -> bool:
+        """Use a saved plan whose input file is unchanged (same size and mtime)."""
+        m = self.state.load_manifest(rec.stem)
+        try:
+            st = os.stat(rec.path)
+        except OSError:
+            return False
+        if (m is None or m.input != str(rec.path) or m.size != st.st_size
+                or m.mtime_ns != st.st_mtime_ns):
+            return False
+        rec.manifest = m
+        self.state.log("plan_reused", recording=rec.stem)
+        self._after_plan(rec)
+        return True
+
+    def _planned(self, rec: _Recording, plan: RecordingPlan) -> None:
+        old = self.state.load_manifest(rec.stem)
+        st = os.stat(rec.path)
+        m = Manifest(str(rec.path), rec.stem, plan.recording, plan.chunks, None,
+                     st.st_size, st.st_mtime_ns)
+        if old is not None and (old.recording.sha256 != m.recording.sha256
+                                or old.chunks != m.chunks):
+            self.state.forget(rec.stem)     # the input changed: its old chunks are void
+            old = None
+        if old is not None:
+            m.language = old.language
+        self.state.save_manifest(m)
+        self.state.log("planned", recording=rec.stem, chunks=len(m.chunks),
+                       duration=m.recording.duration)
+        rec.manifest = m
+        self._after_plan(rec)
+
+    def _after_plan(self, rec: _Recording) -> None:
+        m = rec.manifest
+        assert m is not None
+        first = m.chunks[0] if m.chunks else None
+        rec.pending += 1
+        self.ready.appendleft(("asr", rec, LanguageRequest(str(rec.path), first)))
+        self.progress(Progress(rec.stem, 0.0, m.recording.duration))
+
+    def _language(self, rec: _Recording, res: LanguageResult) -> None:
+        m = rec.manifest
+        assert m is not None
+        rec.pending -= 1
+        rec.provenance = res.provenance
+        if m.language is None:
+            m.language = res.language
+            self.state.save_manifest(m)
+        done = self.state.done_chunks(rec.stem)
+        rec.resumed = rec.chunks_done = len(done & set(range(len(m.chunks))))
+        if rec.resumed:
+            self.state.log("chunks_resumed", recording=rec.stem,
+                           chunks=sorted(done)[:1000], count=rec.resumed)
+        size = self.opts.asr.batch_size
+        for g in range(0, len(m.chunks), size):
+            chunks = m.chunks[g:g + size]
+            if all(c.index in done for c in chunks):
+                continue
+            rec.pending += 1
+            self.ready.append(("asr", rec, ChunkGroup(str(rec.path), chunks, m.language)))
+        self._report(rec)
+        if rec.pending == 0:
+            self._finish(rec)
+
+    def _decoded(self, rec: _Recording, res: GroupResult) -> None:
+        for chunk, segs in zip(res.chunks, res.segments):
+            self.state.save_chunk(rec.stem, chunk.index, segs)
+        self.state.log("chunks_decoded", recording=rec.stem,
+                       chunks=[c.index for c in res.chunks])
+        rec.pending -= 1
+        rec.chunks_done += len(res.chunks)
+        self._report(rec)
+        if rec.pending == 0:
+            self._finish(rec)
+
+    def _report(self, rec: _Recording) -> None:
+        m = rec.manifest
+        assert m is not None
+        frac = rec.chunks_done / len(m.chunks) if m.chunks else 1.0
+        self.progress(Progress(rec.stem, m.recording.duration * frac, m.recording.duration))
+
+    def _finish(self, rec: _Recording) -> None:
+        m = rec.manifest
+        assert m is not None
+        try:
+            segments = [s for c in m.chunks for s in self.state.load_chunk(rec.stem, c.index)]
+            prov = {"asr": rec.provenance, "options": job_settings(self.opts)}
+            prov["versions"] = prov["options"].pop("versions")
+            tr = Transcript(recording=m.recording, language=m.language or "und",
+                            segments=segments, provenance=prov)
+            written = write_outputs(tr, self.out, rec.stem, self.formats)
+        except Exception as e:
+            self._fail(rec, e)
+            return
+        elapsed = time.perf_counter() - rec.t0
+        rec.result = FileResult(str(rec.path), "ok", [str(p) for p in written], None,
+                                tr.duration, round(elapsed, 3),
+                                round(tr.duration / elapsed, 2) if elapsed > 0 else None,
+                                len(m.chunks), rec.resumed)
+        self.state.log("recording_done", recording=rec.stem, chunks=len(m.chunks),
+                       resumed=rec.resumed)
+        if self.on_file:
+            self.on_file(rec.result)
+
+    def _fail(self, rec: _Recording, e: BaseException) -> None:
+        rec.result = FileResult(str(rec.path), "failed", error=_error_text(e),
+                                elapsed=round(time.perf_counter() - rec.t0, 3))
+        self.ready = deque(r for r in self.ready if r[1] is not rec)
+        self.state.log("recording_failed", recording=rec.stem, error=rec.result.error)
+        if self.on_file:
+            self.on_file(rec.result)
+
+
+def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
+            formats: Sequence[str] = ("json",), progress: ProgressCallback = no_progress,
+            on_file: Callable[[FileResult], None] | None = None, *,
+            runner: Runner | None = None, engine: Engine | None = None,
+            resume: bool = True) -> JobSummary:
+    """Transcribe each path into out_dir; a bad file records its error and the job goes on.
+
+    runner: LocalRunner (default) or RayRunner. engine: an already loaded engine for the
+    LocalRunner. resume: reuse the finished chunks a previous run of the same job left in
+    out_dir (otherwise its state is cleared).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary = JobSummary()
-    taken: set[str] = {SUMMARY_STEM}
-    for path in paths:
-        stem = output_stem(path, taken)
-        t0 = time.perf_counter()
-        try:
-            tr = transcribe_file(path, engine, opts, progress)
-            written = write_outputs(tr, out, stem, formats)
-            elapsed = time.perf_counter() - t0
-            res = FileResult(str(path), "ok", [str(p) for p in written], None,
-                             tr.duration, round(elapsed, 3),
-                             round(tr.duration / elapsed, 2) if elapsed > 0 else None)
-        except LongspeechError as e:
-            res = FileResult(str(path), "failed", error=str(e),
-                             elapsed=round(time.perf_counter() - t0, 3))
-        except Exception as e:  # an unexpected failure still must not sink the batch
-            res = FileResult(str(path), "failed",
-                             error=f"internal error ({type(e).__name__}: {e}); please report "
-                                   f"it with this trace: {traceback.format_exc(limit=3)}",
-                             elapsed=round(time.perf_counter() - t0, 3))
-        summary.files.append(res)
-        if on_file:
-            on_file(res)
+    t0 = time.perf_counter()
+    state = JobState(out, job_settings(opts), resume=resume)
+    runner = runner or LocalRunner()
+    sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file)
+    state.log("job_started", runner=runner.name, inputs=len(paths))
+    try:
+        runner.start({"plan": StageSpec(PlanStage, opts),
+                      "asr": StageSpec(AsrStage, opts, instance=(
+                          AsrStage(opts, engine) if engine is not None else None))})
+        sched.run()
+    finally:
+        runner.close()
+    summary = JobSummary([r.result for r in sched.recs if r.result is not None], runner.name,
+                         round(time.perf_counter() - t0, 3))
+    state.log("job_finished", ok=len(summary.files) - len(summary.failed),
+              failed=len(summary.failed))
+    state.close()
     atomic_write_text(out / f"{SUMMARY_STEM}.json", json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary

@@ -34,7 +34,7 @@ class TranscribeOptions:
     min_gap: float | None = 1.5
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("longspeech", "torch", "transformers", "faster-whisper", "ctranslate2",
                 "silero-vad"):
@@ -52,7 +52,7 @@ def provenance(engine: Engine, opts: TranscribeOptions) -> dict[str, Any]:
                                                     "max_chunk": opts.max_chunk,
                                                     "max_gap": opts.max_gap,
                                                     "min_gap": opts.min_gap},
-            "versions": _versions()}
+            "versions": library_versions()}
 
 
 class _LanguageState:

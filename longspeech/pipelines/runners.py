@@ -1,0 +1,239 @@
+"""Runners execute stage items: LocalRunner in this process, RayRunner on Ray actors.
+
+Both offer the same small interface to the job's scheduler: `free(stage)` (room for another
+item), `submit(stage, item) -> ticket`, `next_done() -> (ticket, result, error)`. The
+scheduler is written once, so both runners produce the same outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import LongspeechError
+
+
+@dataclass
+class StageSpec:
+    cls: type
+    config: Any
+    # Ray: how many actors; None lets the runner size the pool from the cluster.
+    actors: int | None = None
+    # LocalRunner: an already built instance to use instead of building one.
+    instance: Any = None
+
+
+class LocalRunner:
+    """Runs one item at a time, in submission order, in this process (tests, debugging)."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self._specs: dict[str, StageSpec] = {}
+        self._stages: dict[str, Any] = {}
+        self._queue: deque[tuple[int, str, Any]] = deque()
+        self._next = 0
+
+    def start(self, specs: dict[str, StageSpec]) -> None:
+        self._specs = specs
+        self._stages = {k: s.instance for k, s in specs.items() if s.instance is not None}
+
+    def free(self, stage: str) -> bool:
+        return not self._queue
+
+    def busy(self) -> bool:
+        return bool(self._queue)
+
+    def submit(self, stage: str, item: Any) -> int:
+        self._next += 1
+        self._queue.append((self._next, stage, item))
+        return self._next
+
+    def next_done(self) -> tuple[int, Any, BaseException | None]:
+        ticket, stage, item = self._queue.popleft()
+        try:
+            if stage not in self._stages:
+                spec = self._specs[stage]
+                self._stages[stage] = spec.cls(spec.config)
+            return ticket, self._stages[stage](item), None
+        except Exception as e:  # the scheduler confines a failure to its recording
+            return ticket, None, e
+
+    def close(self) -> None:
+        self._stages.clear()
+
+
+class _StageActor:
+    """A Ray actor that holds one stage instance."""
+
+    def __init__(self, cls: type, config: Any):
+        self.stage = cls(config)
+
+    def call(self, item: Any) -> Any:
+        return self.stage(item)
+
+    def node(self) -> str:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
+
+# Environment a worker needs to find the same models and caches as the driver.
+_WORKER_ENV = ("LONGSPEECH_CACHE", "XDG_CACHE_HOME", "HF_TOKEN", "HF_HOME", "HF_HUB_OFFLINE",
+               "TRANSFORMERS_VERBOSITY", "TOKENIZERS_PARALLELISM")
+
+
+# Engines run a few threads each; more actors than cores / this would only oversubscribe.
+THREADS_PER_ACTOR = 2
+
+
+@dataclass
+class _Pool:
+    actors: list[Any]
+    load: list[int] = field(default_factory=list)
+
+
+class RayRunner:
+    """Stage actors on a Ray cluster: `address` joins one ("auto", "ray://host:port",
+    "host:port"); without it a local Ray starts for this job.
+
+    Actors restart when they die (max_restarts) and Ray retries the calls they had in flight
+    (max_task_retries); an exception raised by a stage is not retried: it is the item's
+    own failure and goes back to the scheduler.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, *, actors: dict[str, int] | None = None,
+                 max_restarts: int = 3,
+                 max_task_retries: int = 3, depth: int = 2,
+                 object_store_mb: int = 256):
+        self.address = address
+        self.actors = dict(actors or {})     # stage name -> actor count (else sized here)
+        self.max_restarts = max_restarts
+        self.max_task_retries = max_task_retries
+        self.depth = depth          # calls queued per actor, so none idles between items
+        self.object_store_mb = object_store_mb
+        self.pools: dict[str, _Pool] = {}
+        self.placement: dict[str, list[str]] = {}   # stage -> node id of each actor
+        self._refs: dict[Any, tuple[int, str, int]] = {}
+        self._next = 0
+        self._started_ray = False
+
+    # -- cluster --------------------------------------------------------------------------
+    def _init(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            return
+        env = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
+        kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
+                                      logging_level="ERROR",
+                                      runtime_env={"env_vars": env} if env else None)
+        if self.address is None:
+            kwargs["object_store_memory"] = self.object_store_mb * 1024 * 1024
+        try:
+            ray.init(address=self.address, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            raise LongspeechError(
+                f"cannot join the Ray cluster at {self.address}: {e}. Start one with "
+                "`ray start --head`, or leave out --address to run on this machine") from e
+        self._started_ray = True
+
+    def resources(self) -> dict[str, float]:
+        import ray
+
+        return ray.cluster_resources()
+
+    @staticmethod
+    def _cpu_actors(cls: type, cpus: float) -> int:
+        """Light stages (num_cpus < 1) get one actor; a compute stage one actor per
+        THREADS_PER_ACTOR cores left after the light ones (at least one)."""
+        if cls.num_cpus < 1:
+            return 1
+        return max(1, int((cpus - 0.5) // THREADS_PER_ACTOR))
+
+    def start(self, specs: dict[str, StageSpec]) -> None:
+        import ray
+
+        self._init()
+        res = self.resources()
+        cpus, gpus = res.get("CPU", 1.0), int(res.get("GPU", 0))
+        need_cpu = need_gpu = 0.0
+        plans = []
+        for name, spec in specs.items():
+            use_gpu = gpus > 0 and spec.cls.num_gpus > 0
+            n = self.actors.get(name) or spec.actors or (gpus if use_gpu else
+                                                         self._cpu_actors(spec.cls, cpus))
+            need_cpu += n * spec.cls.num_cpus
+            need_gpu += n * (1 if use_gpu else 0)
+            plans.append((name, spec, n, use_gpu))
+        if need_cpu > cpus or need_gpu > gpus:
+            raise LongspeechError(
+                f"the stage actors need {need_cpu:g} CPUs and {need_gpu:g} GPUs but the Ray "
+                f"cluster has {cpus:g} CPUs and {gpus} GPUs: ask for fewer actors or add nodes")
+        for name, spec, n, use_gpu in plans:
+            actor = ray.remote(_StageActor).options(
+                num_cpus=spec.cls.num_cpus, num_gpus=1 if use_gpu else 0,
+                max_restarts=self.max_restarts, max_task_retries=self.max_task_retries)
+            self.pools[name] = _Pool([actor.remote(spec.cls, spec.config) for _ in range(n)],
+                                     [0] * n)
+        # Wait until every actor has loaded its models: a stage that cannot start (a
+        # missing model, say) fails the job here with its own message.
+        for name, pool in self.pools.items():
+            try:
+                self.placement[name] = ray.get([a.node.remote() for a in pool.actors])
+            except ray.exceptions.RayActorError as e:
+                cause = getattr(e, "cause", None) or e
+                raise LongspeechError(f"the {name} stage could not start: {cause}") from None
+
+    # -- work -----------------------------------------------------------------------------
+    def free(self, stage: str) -> bool:
+        return min(self.pools[stage].load) < self.depth
+
+    def busy(self) -> bool:
+        return bool(self._refs)
+
+    def submit(self, stage: str, item: Any) -> int:
+        pool = self.pools[stage]
+        i = min(range(len(pool.actors)), key=pool.load.__getitem__)
+        pool.load[i] += 1
+        self._next += 1
+        self._refs[pool.actors[i].call.remote(item)] = (self._next, stage, i)
+        return self._next
+
+    def next_done(self) -> tuple[int, Any, BaseException | None]:
+        import ray
+        from ray.exceptions import RayActorError, RayTaskError
+
+        [ref], _ = ray.wait(list(self._refs), num_returns=1)
+        ticket, stage, i = self._refs.pop(ref)
+        self.pools[stage].load[i] -= 1
+        try:
+            return ticket, ray.get(ref), None
+        except RayTaskError as e:
+            # The stage's own exception, unwrapped: its message is the user's error.
+            cause = e.cause if isinstance(e.cause, BaseException) else e
+            return ticket, None, cause
+        except RayActorError as e:
+            return ticket, None, LongspeechError(
+                f"a {stage} worker died {self.max_restarts + 1} times while processing this "
+                f"recording ({e.__class__.__name__}); see the Ray logs")
+
+    def close(self) -> None:
+        import ray
+
+        for pool in self.pools.values():
+            for a in pool.actors:
+                ray.kill(a, no_restart=True)
+        self.pools.clear()
+        if self._started_ray:
+            ray.shutdown()
+            self._started_ray = False
+
+
+Runner = LocalRunner | RayRunner
+
+__all__ = ["LocalRunner", "RayRunner", "Runner", "StageSpec"]

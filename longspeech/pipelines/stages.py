@@ -1,0 +1,148 @@
+"""The transcription stages. A stage loads its models once in __init__ and maps items in
+__call__; it keeps no global state, so one class runs in-process (LocalRunner) or as a Ray
+actor (RayRunner).
+
+Items are small (paths and times): a stage reads the audio it needs itself, by seeking, so
+no runner ever moves or holds a recording's samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from ..asr import Engine, load_engine
+from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe, read_span
+from ..types import Chunk, Recording, Segment
+from .transcribe import TranscribeOptions, decode_batch
+
+# Chunks closer than this are read from the file in one piece.
+_JOIN_GAP = 10.0
+
+
+class Stage(Protocol):
+    num_cpus: ClassVar[float]
+    num_gpus: ClassVar[float]
+
+    def __init__(self, config: Any) -> None: ...
+
+    def __call__(self, item: Any) -> Any: ...
+
+
+# -- items -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlanRequest:
+    path: str
+
+
+@dataclass(frozen=True)
+class RecordingPlan:
+    recording: Recording
+    chunks: list[Chunk]
+
+
+@dataclass(frozen=True)
+class LanguageRequest:
+    path: str
+    chunk: Chunk | None     # the first chunk; None for a recording without speech
+
+
+@dataclass(frozen=True)
+class LanguageResult:
+    language: str
+    probability: float
+    provenance: dict[str, Any]   # the engine's, for the transcript
+
+
+@dataclass(frozen=True)
+class ChunkGroup:
+    """Consecutive chunks of one recording decoded as one batch. Groups are fixed by the
+    plan, so a resumed job decodes exactly the batches an uninterrupted one would."""
+
+    path: str
+    chunks: list[Chunk]
+    language: str
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    chunks: list[Chunk]
+    segments: list[list[Segment]]   # per chunk
+
+
+# -- stages ----------------------------------------------------------------------------------
+
+class PlanStage:
+    """Decode + VAD + chunk planning: one streaming pass over a recording."""
+
+    num_cpus: ClassVar[float] = 0.5
+    num_gpus: ClassVar[float] = 0
+
+    def __init__(self, config: TranscribeOptions):
+        self.opts = config
+
+    def __call__(self, item: PlanRequest) -> RecordingPlan:
+        rec = probe(item.path)
+        chunks = [c.chunk for c in iter_chunks(item.path, vad_options=self.opts.vad,
+                                               max_chunk=self.opts.max_chunk,
+                                               max_gap=self.opts.max_gap)]
+        return RecordingPlan(rec, chunks)
+
+
+def _runs(chunks: list[Chunk]) -> list[list[Chunk]]:
+    """Chunks grouped into runs with short gaps, each run read with one seek."""
+    runs: list[list[Chunk]] = []
+    for c in chunks:
+        if runs and c.start - runs[-1][-1].end < _JOIN_GAP:
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return runs
+
+
+def read_chunks(path: str, chunks: list[Chunk]) -> list[AudioChunk]:
+    """The samples of each chunk, read from the file by seeking."""
+    out = []
+    for run in _runs(chunks):
+        start = run[0].start
+        x = read_span(path, start, run[-1].end)
+        for c in run:
+            a = round((c.start - start) * SAMPLE_RATE)
+            out.append(AudioChunk(c, x[a:a + round(c.duration * SAMPLE_RATE)]))
+    return out
+
+
+class AsrStage:
+    """Whisper on groups of chunks (and language identification on a first chunk)."""
+
+    num_cpus: ClassVar[float] = 1
+    num_gpus: ClassVar[float] = 1   # taken only where the cluster has GPUs
+
+    def __init__(self, config: TranscribeOptions, engine: Engine | None = None):
+        self.opts = config
+        self.engine = engine if engine is not None else load_engine(config.asr)
+
+    def __call__(self, item: ChunkGroup | LanguageRequest) -> GroupResult | LanguageResult:
+        if isinstance(item, LanguageRequest):
+            return self._language(item)
+        batch = read_chunks(item.path, item.chunks)
+        segments = decode_batch(self.engine, batch, item.language, self.opts.min_gap)
+        return GroupResult(item.chunks, segments)
+
+    def _language(self, item: LanguageRequest) -> LanguageResult:
+        prov = self.engine.provenance()
+        if self.opts.asr.language:
+            return LanguageResult(self.opts.asr.language, 1.0, prov)
+        if not self.engine.multilingual:
+            return LanguageResult("en", 1.0, prov)
+        if item.chunk is None:
+            # "und" (ISO 639-2 undetermined): no speech to identify a language from.
+            return LanguageResult("und", 0.0, prov)
+        samples = read_chunks(item.path, [item.chunk])[0].samples
+        language, p = self.engine.detect_language(samples)
+        return LanguageResult(language, float(p), prov)
+
+
+__all__ = ["AsrStage", "ChunkGroup", "GroupResult", "LanguageRequest", "LanguageResult",
+           "PlanRequest", "PlanStage", "RecordingPlan", "Stage", "read_chunks"]

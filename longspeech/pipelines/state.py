@@ -1,0 +1,137 @@
+"""Job state in the output directory, so that a crashed or killed job resumes where it stopped.
+
+    OUT/.longspeech/job.json                         what the job's results depend on
+    OUT/.longspeech/job.log                          one JSON line per event
+    OUT/.longspeech/recordings/<stem>/manifest.json  the recording, its chunk plan, language
+    OUT/.longspeech/recordings/<stem>/chunks/NNNNNN.json   one decoded chunk
+
+Every file is written atomically (temp file + rename): after a crash each one is either
+whole or absent, so a restarted job trusts what it finds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidOptionError
+from ..outputs.writers import atomic_write_text
+from ..types import Chunk, Recording, Segment, Word
+
+STATE_DIR = ".longspeech"
+STATE_VERSION = 1
+
+
+def fingerprint(settings: dict[str, Any]) -> str:
+    """A short hash of everything the chunk results depend on (options, model, versions)."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Manifest:
+    input: str
+    stem: str
+    recording: Recording
+    chunks: list[Chunk]
+    language: str | None = None
+    # The input's size and mtime when planned: an unchanged file is not hashed again.
+    size: int = 0
+    mtime_ns: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "stem": self.stem, "recording": asdict(self.recording),
+                "chunks": [[c.start, c.end] for c in self.chunks], "language": self.language,
+                "size": self.size, "mtime_ns": self.mtime_ns}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Manifest:
+        rec = Recording(**d["recording"])
+        chunks = [Chunk(rec.id, i, s, e) for i, (s, e) in enumerate(d["chunks"])]
+        return cls(d["input"], d["stem"], rec, chunks, d.get("language"),
+                   d.get("size", 0), d.get("mtime_ns", 0))
+
+
+def segments_to_json(segments: list[Segment]) -> str:
+    return json.dumps([asdict(s) for s in segments], ensure_ascii=False)
+
+
+def segments_from_json(text: str) -> list[Segment]:
+    return [Segment(**{**s, "words": [Word(**w) for w in s["words"]]}) for s in json.loads(text)]
+
+
+class JobState:
+    """Reads and writes one job's state directory."""
+
+    def __init__(self, out_dir: Path, settings: dict[str, Any], resume: bool = True):
+        self.root = Path(out_dir) / STATE_DIR
+        self.fingerprint = fingerprint(settings)
+        job_file = self.root / "job.json"
+        if job_file.exists() and resume:
+            try:
+                old = json.loads(job_file.read_text())
+            except (OSError, json.JSONDecodeError):
+                old = {}
+            if old.get("fingerprint") != self.fingerprint:
+                raise InvalidOptionError(
+                    f"{out_dir} holds a job run with other options or models; to reuse its "
+                    "finished chunks run the same command again, or pass --no-resume to "
+                    "start over (or choose another output directory)")
+        elif self.root.exists() and not resume:
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(job_file, json.dumps(
+            {"version": STATE_VERSION, "fingerprint": self.fingerprint,
+             "settings": settings}, indent=2, sort_keys=True, default=str) + "\n")
+        self._log = open(self.root / "job.log", "a", encoding="utf-8")
+
+    # -- log ------------------------------------------------------------------------------
+    def log(self, event: str, **fields: Any) -> None:
+        rec = {"time": round(time.time(), 3), "pid": os.getpid(), "event": event, **fields}
+        self._log.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self._log.flush()
+
+    def close(self) -> None:
+        self._log.close()
+
+    # -- per recording --------------------------------------------------------------------
+    def _dir(self, stem: str) -> Path:
+        return self.root / "recordings" / stem
+
+    def load_manifest(self, stem: str) -> Manifest | None:
+        try:
+            return Manifest.from_dict(json.loads((self._dir(stem) / "manifest.json").read_text()))
+        except (OSError, json.JSONDecodeError, KeyError, TypeError):
+            return None
+
+    def save_manifest(self, m: Manifest) -> None:
+        atomic_write_text(self._dir(m.stem) / "manifest.json",
+                          json.dumps(m.to_dict(), ensure_ascii=False, indent=1) + "\n")
+
+    def forget(self, stem: str) -> None:
+        """Drop a recording's state (its input changed since it was planned)."""
+        shutil.rmtree(self._dir(stem), ignore_errors=True)
+
+    def _chunk_path(self, stem: str, index: int) -> Path:
+        return self._dir(stem) / "chunks" / f"{index:06d}.json"
+
+    def done_chunks(self, stem: str) -> set[int]:
+        d = self._dir(stem) / "chunks"
+        if not d.is_dir():
+            return set()
+        return {int(p.stem) for p in d.glob("*.json") if p.stem.isdigit()}
+
+    def save_chunk(self, stem: str, index: int, segments: list[Segment]) -> None:
+        atomic_write_text(self._chunk_path(stem, index), segments_to_json(segments) + "\n")
+
+    def load_chunk(self, stem: str, index: int) -> list[Segment]:
+        return segments_from_json(self._chunk_path(stem, index).read_text(encoding="utf-8"))
+
+
+__all__ = ["STATE_DIR", "JobState", "Manifest", "fingerprint"]

@@ -1,0 +1,199 @@
+"""Runners and resume: Ray (one node, two nodes, a killed actor, a killed driver) gives the
+same bytes as the in-process runner; finished chunks are never decoded twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from longspeech.eval.wer import word_error_rate
+from longspeech.pipelines.job import run_job
+from longspeech.pipelines.runners import LocalRunner, RayRunner
+from longspeech.pipelines.state import STATE_DIR
+from longspeech.pipelines.transcribe import TranscribeOptions
+
+from .speech import espeak, sox
+
+VOICES = ("en-us", "en-us+f3", "en+m3", "en-us+f4", "en-gb", "en-us+m2")
+SENTENCES = (
+    "The harbour opens at seven in the morning.",
+    "Please send the report to the finance team.",
+    "Our next meeting is planned for Thursday afternoon.",
+    "The weather was cold but the sky stayed clear.",
+)
+FORMATS = ("json", "srt", "txt")
+
+
+def _opts() -> TranscribeOptions:
+    # One chunk per batch: every file has several groups, so a job can stop between them.
+    opts = TranscribeOptions()
+    opts.asr.batch_size = 1
+    return opts
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Six files of four sentences each, 2.5 s of silence apart (so four chunks each)."""
+    d = tmp_path_factory.mktemp("corpus")
+    files = []
+    for i, voice in enumerate(VOICES):
+        parts = []
+        for j in range(4):
+            raw = espeak(SENTENCES[(i + j) % 4], d / f"raw{i}{j}.wav", voice=voice)
+            part = d / f"part{i}{j}.wav"
+            sox(str(raw), "-r", "16000", str(part), "pad", "0", "2.5")
+            parts.append(str(part))
+        f = d / "in" / f"file{i}.flac"
+        f.parent.mkdir(exist_ok=True)
+        sox(*parts, str(f))
+        files.append(f)
+    return files
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tmp_path_factory, ct2_engine):
+    """Outputs of an uninterrupted in-process run."""
+    out = tmp_path_factory.mktemp("reference")
+    summary = run_job(corpus, out, _opts(), FORMATS, runner=LocalRunner(), engine=ct2_engine)
+    assert not summary.failed
+    return out
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())
+            if p.is_file() and p.suffix.lstrip(".") in FORMATS and p.stem != "job_summary"}
+
+
+def test_reference_is_right(corpus, reference):
+    outs = _outputs(reference)
+    assert len(outs) == len(corpus) * len(FORMATS)
+    for i in range(len(corpus)):
+        text = outs[f"file{i}.txt"].decode()
+        expected = " ".join(SENTENCES[(i + j) % 4] for j in range(4))
+        assert word_error_rate(expected, text) < 0.3, text
+        data = json.loads(outs[f"file{i}.json"])
+        starts = [w["start"] for s in data["segments"] for w in s["words"]]
+        assert starts == sorted(starts)
+    state = reference / STATE_DIR / "recordings" / "file0"
+    assert len(list((state / "chunks").glob("*.json"))) == 4
+
+
+def test_two_node_cluster_matches_local(corpus, reference, tmp_path):
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    cluster.add_node(num_cpus=2)
+    try:
+        runner = RayRunner(cluster.address, actors={"asr": 2})
+        summary = run_job(corpus, tmp_path, _opts(), FORMATS, runner=runner)
+    finally:
+        cluster.shutdown()
+    assert not summary.failed, [f.error for f in summary.failed]
+    assert summary.runner == "ray"
+    # Two decoding actors, one on each node (each node has room for just one).
+    assert len(set(runner.placement["asr"])) == 2
+    assert _outputs(tmp_path) == _outputs(reference)
+
+
+def test_killed_actor_restarts_and_outputs_match(corpus, reference, tmp_path):
+    import ray
+
+    runner = RayRunner()
+    killed = []
+
+    def on_progress(p) -> None:
+        # Kill the decoding actor once, as soon as the job is under way.
+        if not killed and p.seconds_done > 0:
+            ray.kill(runner.pools["asr"].actors[0], no_restart=False)
+            killed.append(p.recording_id)
+
+    summary = run_job(corpus, tmp_path, _opts(), FORMATS, on_progress, runner=runner)
+    assert killed
+    assert not summary.failed, [f.error for f in summary.failed]
+    assert _outputs(tmp_path) == _outputs(reference)
+
+
+def _cli(inputs: list[Path], out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "longspeech.cli", "transcribe", *map(str, inputs), "-o",
+            str(out), "-f", ",".join(FORMATS), "--batch-size", "1", *extra]
+
+
+def _log(out: Path) -> list[dict]:
+    lines = (out / STATE_DIR / "job.log").read_text().splitlines()
+    return [json.loads(x) for x in lines]
+
+
+def test_killed_driver_resumes_without_recomputing(corpus, reference, tmp_path):
+    out = tmp_path / "out"
+    chunks = out / STATE_DIR / "recordings"
+    proc = subprocess.Popen(_cli(corpus, out, "--runner", "ray"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if len(list(chunks.glob("*/chunks/*.json"))) >= 6:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the job ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {p: p.stat().st_mtime_ns for p in chunks.glob("*/chunks/*.json")}
+    assert 6 <= len(before) < 24
+    assert not _outputs(out) or len(_outputs(out)) < len(corpus) * len(FORMATS)
+
+    rerun = subprocess.run(_cli(corpus, out), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _outputs(out) == _outputs(reference)
+    # Chunks finished before the kill were read back, not decoded again.
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    second = [e for e in _log(out) if e["pid"] != proc.pid]
+    resumed = sum(e["count"] for e in second if e["event"] == "chunks_resumed")
+    assert resumed == len(before)
+    redone = {(e["recording"], c) for e in second if e["event"] == "chunks_decoded"
+              for c in e["chunks"]}
+    assert not redone & {(p.parent.parent.name, int(p.stem)) for p in before}
+    assert len(redone) + resumed == 24
+    summary = json.loads((out / "job_summary.json").read_text())
+    assert sum(f["resumed_chunks"] for f in summary["files"]) == len(before)
+
+
+def test_corrupt_files_fail_alone_on_ray(corpus, reference, tmp_path):
+    bad1 = tmp_path / "corrupt.wav"
+    bad1.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt " + os.urandom(2000))
+    bad2 = tmp_path / "notes.flac"
+    bad2.write_text("not audio at all\n" * 100)
+    inputs = [corpus[0], bad1, corpus[1], corpus[2], bad2, corpus[3]]
+    out = tmp_path / "out"
+    proc = subprocess.run(_cli(inputs, out, "--runner", "ray"), capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads((out / "job_summary.json").read_text())
+    status = {Path(f["input"]).name: f for f in summary["files"]}
+    assert [status[p.name]["status"] for p in inputs] == ["ok", "failed", "ok", "ok",
+                                                         "failed", "ok"]
+    for bad in (bad1, bad2):
+        err = status[bad.name]["error"]
+        assert "cannot decode" in err and "internal error" not in err, err
+    ref = _outputs(reference)
+    got = _outputs(out)
+    assert got == {k: v for k, v in ref.items() if k.split(".")[0] in
+                   {p.stem for p in corpus[:4]}}
+
+
+def test_changed_options_refuse_to_mix(corpus, tmp_path):
+    opts = _opts()
+    run_job(corpus[:1], tmp_path, opts, ("json",), runner=LocalRunner())
+    opts.asr.beam_size = 2
+    from longspeech.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="--no-resume"):
+        run_job(corpus[:1], tmp_path, opts, ("json",), runner=LocalRunner())
+    summary = run_job(corpus[:1], tmp_path, opts, ("json",), runner=LocalRunner(),
+                      resume=False)
+    assert not summary.failed and summary.files[0].resumed_chunks == 0
