@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := espeak-ng flite sox ffmpeg libsndfile1
+APT_PACKAGES := espeak-ng flite sox ffmpeg libsndfile1 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test test-slow setup system-deps bench clean
@@ -20,10 +20,11 @@ test-slow: setup
 
 setup: system-deps $(STAMP)
 
-# Debian tools the tests use to synthesise and convert speech (installed only where missing).
+# Debian tools the tests use to synthesise and convert speech, and headless Chromium for the
+# HTML report tests (installed only where missing).
 system-deps:
 	@missing=""; \
-	for tool in espeak-ng flite sox ffmpeg; do command -v $$tool >/dev/null || missing=1; done; \
+	for tool in espeak-ng flite sox ffmpeg chromium; do command -v $$tool >/dev/null || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \

@@ -37,12 +37,13 @@ def transcribe(
     batch_size: Annotated[int, typer.Option(help="Chunks decoded together")] = 8,
     beam_size: Annotated[int, typer.Option(help="Beam width")] = 5,
     language: Annotated[Optional[str], typer.Option(help="Language code; detected if omitted")] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto (a GPU where there is one), cpu or cuda")] = "auto",
     compute_type: Annotated[str, typer.Option(help="ct2 compute type (auto: int8 on CPU)")] = "auto",
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition every chunk on")] = None,
     runner: Annotated[str, typer.Option(help="auto (ray for batches and clusters), local or ray")] = "auto",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, ray://host:port or host:port")] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse finished chunks a previous run left in OUT_DIR")] = True,
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT_DIR/<stem>.html (viewer) and <stem>.talk_time.png")] = False,
 ) -> None:
     """Transcribe audio files into OUT_DIR/<stem>.<format>."""
     from .api import get_engine, make_options
@@ -103,7 +104,7 @@ def transcribe(
         try:
             summary = run_job(paths, output_dir, opts, fmts, on_progress, on_file,
                               runner=RayRunner(address) if use_ray else LocalRunner(),
-                              engine=eng, resume=resume)
+                              engine=eng, resume=resume, report=report)
         except LongspeechError as e:
             bar.stop()
             _fail(e)
@@ -121,6 +122,27 @@ def transcribe(
     console.print(table)
     if summary.failed:
         raise typer.Exit(1)
+
+
+@app.command("report")
+def report_cmd(
+    transcript: Annotated[Path, typer.Argument(help="Transcript JSON from `longspeech transcribe -f json`")],
+    audio: Annotated[Optional[Path], typer.Option("-a", "--audio", help="The recording, for a player and click-to-seek")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="HTML file (default: TRANSCRIPT with .html)")] = None,
+    chart: Annotated[Optional[Path], typer.Option(help="Also write a talk-time chart PNG here")] = None,
+) -> None:
+    """One self-contained HTML report: summary, speaker timeline, searchable transcript."""
+    from .report import load_report_input, talk_time_chart, write_report
+
+    try:
+        tr, corrections = load_report_input(transcript)
+        html_path = write_report(tr, output or transcript.with_suffix(".html"), audio,
+                                 corrections=corrections)
+        out.print(f"report: {html_path}")
+        if chart:
+            out.print(f"chart: {talk_time_chart(tr, chart)}")
+    except LongspeechError as e:
+        _fail(e)
 
 
 @models_app.command("list")

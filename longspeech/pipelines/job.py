@@ -110,8 +110,10 @@ class _Recording:
 class _Scheduler:
     def __init__(self, paths: Sequence[Path], out: Path, opts: TranscribeOptions,
                  formats: Sequence[str], runner: Runner, state: JobState,
-                 progress: ProgressCallback, on_file: Callable[[FileResult], None] | None):
+                 progress: ProgressCallback, on_file: Callable[[FileResult], None] | None,
+                 report: bool = False):
         self.out, self.opts, self.formats = out, opts, tuple(formats)
+        self.report = report
         self.runner, self.state = runner, state
         self.progress, self.on_file = progress, on_file
         taken: set[str] = {SUMMARY_STEM}
@@ -242,6 +244,8 @@ class _Scheduler:
             tr = Transcript(recording=m.recording, language=m.language or "und",
                             segments=segments, provenance=prov)
             written = write_outputs(tr, self.out, rec.stem, self.formats)
+            if self.report:
+                written += self._write_report(tr, rec)
         except Exception as e:
             self._fail(rec, e)
             return
@@ -254,6 +258,12 @@ class _Scheduler:
                        resumed=rec.resumed)
         if self.on_file:
             self.on_file(rec.result)
+
+    def _write_report(self, tr: Transcript, rec: _Recording) -> list[Path]:
+        from ..report import talk_time_chart, write_report
+
+        return [write_report(tr, self.out / f"{rec.stem}.html", rec.path),
+                talk_time_chart(tr, self.out / f"{rec.stem}.talk_time.png")]
 
     def _fail(self, rec: _Recording, e: BaseException) -> None:
         rec.result = FileResult(str(rec.path), "failed", error=_error_text(e),
@@ -268,19 +278,20 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
             formats: Sequence[str] = ("json",), progress: ProgressCallback = no_progress,
             on_file: Callable[[FileResult], None] | None = None, *,
             runner: Runner | None = None, engine: Engine | None = None,
-            resume: bool = True) -> JobSummary:
+            resume: bool = True, report: bool = False) -> JobSummary:
     """Transcribe each path into out_dir; a bad file records its error and the job goes on.
 
     runner: LocalRunner (default) or RayRunner. engine: an already loaded engine for the
     LocalRunner. resume: reuse the finished chunks a previous run of the same job left in
-    out_dir (otherwise its state is cleared).
+    out_dir (otherwise its state is cleared). report: also write <stem>.html and a
+    talk-time chart per recording.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     state = JobState(out, job_settings(opts), resume=resume)
     runner = runner or LocalRunner()
-    sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file)
+    sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file, report)
     state.log("job_started", runner=runner.name, inputs=len(paths))
     try:
         runner.start({"plan": StageSpec(PlanStage, opts),
