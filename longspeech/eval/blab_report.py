@@ -1,0 +1,75 @@
+"""A self-contained HTML page for a BLAB run: per-task scores and score vs audio duration
+(the benchmark's main analysis), the plot inlined as a PNG so the page needs no network."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from ..outputs.writers import atomic_write_text
+
+
+def _plot(per_item: dict[str, list[dict[str, Any]]]) -> str:
+    """Score vs duration, one series per task, as a base64 PNG (empty when nothing to plot)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = {t: sorted((p["duration"] / 60, p["score"]) for p in ps
+                        if p["duration"] is not None) for t, ps in per_item.items()}
+    series = {t: s for t, s in series.items() if s}
+    if not series:
+        return ""
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    for task, pts in series.items():
+        ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=task)
+    ax.set_xlabel("audio duration (minutes)")
+    ax.set_ylabel("score (F1 or accuracy)")
+    ax.set_ylim(-0.05, 1.05)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return html.escape(str(v))
+
+
+def render_blab_report(results: Any) -> str:
+    rows = []
+    for task, scores in results.scores.items():
+        metrics = ", ".join(f"{html.escape(str(k))}={_cell(v)}" for k, v in scores.items()
+                            if isinstance(v, (int, float)))
+        rows.append(f"<tr><td>{html.escape(task)}</td><td>{metrics}</td></tr>")
+    failed = "".join(f"<li>{html.escape(a)}: {html.escape(e)}</li>"
+                     for a, e in results.failed.items())
+    png = _plot(results.per_item)
+    img = (f'<img alt="score vs duration" src="data:image/png;base64,{png}">' if png
+           else "<p>No durations to plot.</p>")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>BLAB results: {html.escape(results.system)}</title>
+<style>body{{font:15px system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}}
+table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.35em .8em;text-align:left}}
+img{{max-width:100%}}</style></head><body>
+<h1>BLAB results: system <code>{html.escape(results.system)}</code></h1>
+<table><tr><th>task</th><th>scores</th></tr>{''.join(rows)}</table>
+<h2>Score vs audio duration</h2>{img}
+{f'<h2>Recordings that failed</h2><ul>{failed}</ul>' if failed else ''}
+</body></html>
+"""
+
+
+def write_blab_report(results: Any, path: str | Path) -> Path:
+    p = Path(path)
+    atomic_write_text(p, render_blab_report(results))
+    return p

@@ -1,0 +1,265 @@
+"""BLAB-style long recordings with exact ground truth for all eight tasks, made offline.
+
+A recording is a synthetic meeting (longspeech.synth: 2-5 voices, known words and times)
+into which passages are spliced between turns: an advertisement read by the first speaker,
+and emotional remarks whose emotion is carried by their words. No emotional TTS exists
+offline, so emotion is in the content only, never in the voice; the emotion tasks here test
+understanding of what is said, not of how it sounds.
+
+Annotations are written in the official BLAB layout (one JSON list per task; fields
+video_url, audio, question, answer_type, groundtruth, correct_option), so the official
+scorer and ours read them alike.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..outputs.writers import atomic_write_text
+from ..synth import DEFAULT_CACHE, RecordingSpec, make_recording, write_recording
+from ..synth.corpus import NAMES
+from ..synth.recording import PlacedSentence, SyntheticRecording
+
+TASKS = ("word_localization", "advertisement_localization", "named_entity_localization",
+         "speaker_number_estimation", "entire_duration", "event_duration", "emotion_ranking",
+         "emotion_reasoning")
+
+ADS = (
+    ("This episode is brought to you by Brightwave Coffee.",
+     "Use the promo code morning for twenty percent off your first order.",
+     "Visit Brightwave Coffee online today and taste the difference."),
+    ("Today's show is sponsored by Northpeak Insurance.",
+     "Get a free quote in five minutes and save on your car and home.",
+     "Northpeak Insurance, protection you can count on."),
+    ("Support for this podcast comes from Lumen Mattress.",
+     "Sleep better tonight with a hundred night free trial and free delivery.",
+     "Order your Lumen Mattress now with our special discount code."),
+)
+EMOTIONS = {
+    "anger": ("I am absolutely furious that the {x} was late again.",
+              "Honestly this makes me so angry, nobody fixed the {x}.",
+              "I am really annoyed and mad about the {x}."),
+    "joy": ("I am so happy and delighted with the new {x}.",
+            "This is wonderful news, I am thrilled about the {x}.",
+            "What a joy, I love how the {x} turned out."),
+    "sadness": ("I feel very sad and heartbroken about the {x}.",
+                "It is such a sad day, I miss the old {x}.",
+                "I am unhappy and disappointed by the {x}."),
+    "fear": ("I am scared and worried about the {x}.",
+             "Honestly the {x} makes me afraid and nervous.",
+             "I am terrified that the {x} will fail."),
+    "surprise": ("Wow, I am completely amazed by the {x}.",
+                 "I am shocked, I never expected the {x} to look like that.",
+                 "What a surprise, the {x} astonished everyone."),
+}
+TOPICS = ("shipment", "budget", "schedule", "contract", "garden", "bridge", "report")
+ROMAN = "ABCDE"
+_PUNCT = re.compile(r"[^\w\s'#-]")
+
+
+@dataclass(frozen=True)
+class BlabRecording:
+    """What one synthetic item contains, for building every task's question and answer."""
+
+    audio: str
+    duration: float
+    speakers: int
+    words: list[dict[str, Any]]              # {"word","start","end","ad","entity"}
+    ad: dict[str, Any]                       # {"text","start","end"}
+    emotions: list[tuple[str, str, float]]   # (emotion, topic, start) per remark
+
+
+def _plain(word: str) -> str:
+    return _PUNCT.sub("", word)
+
+
+def _splice(rec: SyntheticRecording, after: int, label: str, texts: Sequence[str],
+            gap: float = 0.8) -> SyntheticRecording:
+    """Insert `texts` spoken by speaker `label` after sentence `after`, delaying the rest."""
+    sr = rec.sample_rate
+    voice = rec.voices[label]
+    renders = [DEFAULT_CACHE.get(voice, t) for t in texts]
+    before = rec.sentences[:after + 1]
+    cursor = before[-1].end_sample + round(gap * sr)
+    turn = before[-1].turn + 1
+    new: list[PlacedSentence] = []
+    for r in renders:
+        offset = cursor - r.speech_start
+        new.append(PlacedSentence(len(rec.sentences) + len(new), turn, label, offset, r))
+        cursor = new[-1].end_sample + round(0.3 * sr)
+    shift = cursor + round(gap * sr) - rec.sentences[after + 1].start_sample \
+        if after + 1 < len(rec.sentences) else cursor - before[-1].end_sample
+    shift = max(0, shift)
+    rest = [replace(s, offset=s.offset + shift, turn=s.turn + 1)
+            for s in rec.sentences[after + 1:]]
+    return SyntheticRecording(rec.spec, rec.voices, before + new + rest,
+                              rec.num_samples + shift, rec.sample_rate, rec.speech_rms,
+                              rec.noise_gain)
+
+
+def make_blab_recording(seed: int, minutes: float, out_dir: Path, stem: str) -> BlabRecording:
+    """Render one item's audio (flac) and return its ground truth."""
+    rng = random.Random(f"longspeech.blab:{seed}")
+    speakers = rng.randint(2, 5)
+    rec = make_recording(RecordingSpec(seed=seed, duration=minutes * 60, speakers=speakers,
+                                       gap=(0.4, 1.5)))
+    labels = sorted(rec.voices)
+    ad_texts = ADS[rng.randrange(len(ADS))]
+    n = len(rec.sentences)
+    # Emotional remarks: counts differ per emotion, so a ranking by frequency is defined.
+    chosen = rng.sample(sorted(EMOTIONS), 3)
+    counts = dict(zip(chosen, (3, 2, 1)))
+    kinds = [e for e, c in counts.items() for _ in range(c)]
+    rng.shuffle(kinds)
+    # One topic per remark, so "how does the speaker feel about X" has one answer.
+    remarks = list(zip(kinds, rng.sample(TOPICS, len(kinds))))
+    slots = sorted(rng.sample(range(2, max(3, n - 2)), min(len(remarks) + 1, max(1, n - 4))))
+    ad_slot = slots[len(slots) // 2]
+    inserts = [(ad_slot, "ad", None)] + [(s, "emotion", r) for s, r in
+                                         zip([x for x in slots if x != ad_slot], remarks)]
+    for slot, kind, remark in sorted(inserts, key=lambda t: -t[0]):  # back to front
+        if kind == "ad":
+            rec = _splice(rec, slot, labels[0], ad_texts)
+        else:
+            emo, topic = remark
+            text = rng.choice(EMOTIONS[emo]).format(x=topic)
+            rec = _splice(rec, slot, labels[rng.randrange(speakers)], [text])
+    # Later splices moved earlier ones: find the passages again by their text.
+    ad_set = set(ad_texts)
+    ad_sents = [s for s in rec.sentences if s.text in ad_set and s.speaker == labels[0]]
+    ad_sents = sorted(ad_sents, key=lambda s: s.start)[:len(ad_texts)]
+    emotions = []
+    for s in rec.sentences:
+        for emo, templates in EMOTIONS.items():
+            if any(s.text == t.format(x=x) for t in templates for x in TOPICS):
+                topic = next(x for x in TOPICS if f" {x}" in s.text)
+                emotions.append((emo, topic, s.start))
+    ad_ids = {id(s) for s in ad_sents}
+    words = []
+    for s in sorted(rec.sentences, key=lambda s: s.start_sample):
+        for w in s.words():
+            plain = _plain(w.word)
+            if not plain:
+                continue
+            words.append({"word": plain, "start": w.start, "end": w.end,
+                          "ad": id(s) in ad_ids, "entity": plain in NAMES})
+    paths = write_recording(rec, out_dir, stem, audio_format="flac")
+    ad = {"text": " ".join(s.text for s in ad_sents), "start": ad_sents[0].start,
+          "end": ad_sents[-1].end}
+    return BlabRecording(paths.audio.name, round(rec.duration, 3), speakers, words, ad,
+                         sorted(emotions, key=lambda e: e[2]))
+
+
+# -- questions and answers -----------------------------------------------------------------
+
+def _item(r: BlabRecording, question: str, groundtruth: Any, answer_type: str = "",
+          correct_option: str | None = None) -> dict[str, Any]:
+    d = {"video_url": f"synthetic://{r.audio}", "audio": r.audio, "question": question,
+         "answer_type": answer_type, "groundtruth": groundtruth}
+    if correct_option is not None:
+        d["correct_option"] = correct_option
+    return d
+
+
+def _marked(words: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    return [{"word": ("#" if w[key] else "") + w["word"], "start": w["start"], "end": w["end"]}
+            for w in words]
+
+
+def _options(rng: random.Random, right: str, wrong: list[str], k: int) -> tuple[str, str]:
+    opts = [right] + rng.sample(wrong, k - 1)
+    rng.shuffle(opts)
+    letter = ROMAN[opts.index(right)]
+    return " ".join(f"({ROMAN[i]}) {o}" for i, o in enumerate(opts)), letter
+
+
+def questions(r: BlabRecording, seed: int) -> dict[str, dict[str, Any]]:
+    """One item per task for this recording."""
+    rng = random.Random(f"longspeech.blab.q:{seed}")
+    out: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for w in r.words:
+        if not w["ad"] and len(w["word"]) > 3:
+            counts[w["word"]] = counts.get(w["word"], 0) + 1
+    targets = rng.sample(sorted(x for x, c in counts.items() if c <= 3), 5)
+    gt = [{"word": w["word"], "start": w["start"], "end": w["end"]} for w in r.words
+          if w["word"] in targets]
+    out["word_localization"] = _item(
+        r, "Locate the exact start and end times of every occurrence of these words in the "
+           f"audio: {', '.join(targets)}. Answer with a JSON list of objects with keys "
+           '"word", "start" and "end" (seconds).', gt)
+    out["advertisement_localization"] = _item(
+        r, "Locate the advertisement segments in this audio. Answer with a JSON list of "
+           'objects with keys "advertisement", "start" and "end" (seconds).',
+        {"ads_segment": [r.ad], "word_timestamp": _marked(r.words, "ad")})
+    ents = [{"entity": w["word"], "start": w["start"], "end": w["end"]}
+            for w in r.words if w["entity"]]
+    out["named_entity_localization"] = _item(
+        r, "Find every mention of a person's name in this audio. Answer with a JSON list of "
+           'objects with keys "entity", "start" and "end" (seconds).',
+        {"entities": ents, "word_timestamp": _marked(r.words, "entity")})
+    out["speaker_number_estimation"] = _item(
+        r, "How many different speakers talk in this audio? Answer with a number.",
+        r.speakers)
+    out["entire_duration"] = _item(
+        r, "What is the total duration of this audio in seconds? Provide only the numeric "
+           "value as an integer without any explanation.", int(round(r.duration)))
+    out["event_duration"] = _item(
+        r, "How long does the advertisement in this audio last? Provide only the numeric "
+           "value as an integer without any explanation. Do not use the MM:SS format.",
+        int(round(r.ad["end"] - r.ad["start"])), answer_type="seconds")
+    emo, topic, _ = r.emotions[rng.randrange(len(r.emotions))]
+    opts, letter = _options(rng, emo, [e for e in EMOTIONS if e != emo], 4)
+    out["emotion_reasoning"] = _item(
+        r, f"How does the speaker feel when talking about the {topic}? {opts}", letter,
+        correct_option=letter)
+    freq: dict[str, int] = {}
+    for e, _, _ in r.emotions:
+        freq[e] = freq.get(e, 0) + 1
+    ranking = sorted(freq, key=lambda e: -freq[e])
+    right = " > ".join(ranking)
+    wrong = sorted({" > ".join(p) for p in _permutations(ranking)} - {right})
+    opts, letter = _options(rng, right, wrong, 5)
+    out["emotion_ranking"] = _item(
+        r, "Rank the emotions expressed in this audio from most to least frequent. " + opts,
+        letter, correct_option=letter)
+    return out
+
+
+def _permutations(xs: list[str]) -> list[tuple[str, ...]]:
+    from itertools import permutations
+
+    return list(permutations(xs))
+
+
+def make_synthetic_blab(out_dir: str | Path, n: int, minutes: float, seed: int = 0,
+                        tasks: Sequence[str] = TASKS) -> dict[str, Path]:
+    """Write n recordings to OUT/audio and one annotation file per task to OUT/annotations.
+
+    Existing audio with the same name is kept (rendering is deterministic), so a rerun only
+    writes what is missing.
+    """
+    out = Path(out_dir)
+    per_task: dict[str, list[dict[str, Any]]] = {t: [] for t in tasks}
+    for i in range(n):
+        stem = f"blab_{seed + i:04d}"
+        gt_file = out / "ground_truth" / f"{stem}.json"
+        if gt_file.exists() and (out / "audio" / f"{stem}.flac").exists():
+            rec = BlabRecording(**json.loads(gt_file.read_text()))
+        else:
+            rec = make_blab_recording(seed + i, minutes, out / "audio", stem)
+            atomic_write_text(gt_file, json.dumps(rec.__dict__) + "\n")
+        qs = questions(rec, seed + i)
+        for t in tasks:
+            per_task[t].append(qs[t])
+    files = {}
+    for t, items in per_task.items():
+        files[t] = out / "annotations" / f"{t}.json"
+        atomic_write_text(files[t], json.dumps(items, indent=1) + "\n")
+    return files
