@@ -93,20 +93,21 @@ def advertisement_localization(tr: Transcript) -> str:
 
 
 def names(tr: Transcript) -> list[tuple[str, float, float]]:
-    """Capitalised words inside a sentence (Whisper capitalises proper names), minus the
-    brands of advertisements."""
+    """Capitalised words inside a sentence (Whisper capitalises proper names), and at a
+    sentence start those also seen capitalised inside one; minus advertisement brands."""
     brand_words = {w for _, _, t in ad_spans(tr) for w in re.findall(r"[A-Z][\w']+", t)}
-    out = []
+    found: list[tuple[str, float, float, bool]] = []
     for seg in _sentences(tr):
         sentence_start = True
         for w in seg.words:
             text = w.word.strip()
             plain = _plain(text)
-            if (plain and not sentence_start and plain[0].isupper() and plain not in NOT_NAMES
-                    and plain not in brand_words):
-                out.append((plain, w.start, w.end))
+            if plain and plain[0].isupper() and plain not in NOT_NAMES \
+                    and plain not in brand_words:
+                found.append((plain, w.start, w.end, sentence_start))
             sentence_start = text.endswith((".", "?", "!"))
-    return out
+    inside = {n for n, _, _, first in found if not first}
+    return [(n, s, e) for n, s, e, first in found if not first or n in inside]
 
 
 def named_entity_localization(tr: Transcript) -> str:

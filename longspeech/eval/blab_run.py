@@ -20,9 +20,18 @@ from ..errors import InvalidOptionError
 from ..outputs.writers import atomic_write_text
 from ..pipelines.progress import ProgressCallback, no_progress
 from ..types import Transcript, load_transcript
+from .blab_data import read_predictions, write_predictions
 from .blab_synthetic import TASKS
 
 SYSTEMS = ("pipeline", "lslm", "predictions:FILE")
+# The official scorer joins event-duration predictions on the question with this appended.
+DURATION_SUFFIX = (". Provide only the numeric value as an integer without any explanation. "
+                   "Do not use the MM:SS format.")
+
+
+def prediction_prompt(task: str, question: str) -> str:
+    """The prompt a prediction must carry for the official scorer to join it to its item."""
+    return question + DURATION_SUFFIX if task == "event_duration" else question
 
 
 @dataclass
@@ -90,7 +99,8 @@ def pipeline_predictions(items: dict[str, list[dict[str, Any]]],
         for it in task_items:
             tr = transcripts.get(Path(it["audio"]).name)
             if tr is not None:
-                preds.append({"audio": it["audio"], "prompt": it["question"],
+                preds.append({"audio": it["audio"],
+                              "prompt": prediction_prompt(task, it["question"]),
                               "prediction": answer(task, it["question"], tr)})
         out[task] = preds
     return out
@@ -100,7 +110,7 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
              out_dir: str | Path, opts: BlabRunOptions | None = None,
              progress: ProgressCallback = no_progress) -> BlabResults:
     """Answer and score `items` (task -> official annotation items) into out_dir."""
-    from .blab import score
+    from .blab_metrics import score
 
     opts = opts or BlabRunOptions()
     opts.validate()
@@ -108,7 +118,7 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
     audio_dir = Path(audio_dir)
     results = BlabResults(opts.system)
     if opts.system.startswith("predictions:"):
-        given = json.loads(Path(opts.system.split(":", 1)[1]).read_text(encoding="utf-8"))
+        given = read_predictions(opts.system.split(":", 1)[1])
         preds = {t: given for t in items}
     else:
         names = sorted({Path(it["audio"]).name for its in items.values() for it in its})
@@ -122,8 +132,7 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
 
             preds = lslm_predictions(items, audio_dir, transcripts)
     for task, task_items in items.items():
-        atomic_write_text(out / "predictions" / f"{task}.json",
-                          json.dumps(preds[task], indent=1, ensure_ascii=False) + "\n")
+        write_predictions(out / "predictions" / f"{task}.json", preds[task])
         results.scores[task] = score(task, task_items, preds[task], offset=opts.offset)
         by_audio = {Path(p["audio"]).name: p for p in preds[task]}
         results.per_item[task] = []

@@ -211,8 +211,8 @@ def questions(r: BlabRecording, seed: int) -> dict[str, dict[str, Any]]:
         r, "What is the total duration of this audio in seconds? Provide only the numeric "
            "value as an integer without any explanation.", int(round(r.duration)))
     out["event_duration"] = _item(
-        r, "How long does the advertisement in this audio last? Provide only the numeric "
-           "value as an integer without any explanation. Do not use the MM:SS format.",
+        # The scorer appends its answer-format sentence to the question itself.
+        r, "How long does the advertisement in this audio last, in seconds",
         int(round(r.ad["end"] - r.ad["start"])), answer_type="seconds")
     emo, topic, _ = r.emotions[rng.randrange(len(r.emotions))]
     opts, letter = _options(rng, emo, [e for e in EMOTIONS if e != emo], 4)
