@@ -17,9 +17,10 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def main() -> None:
-    from longspeech.eval.blab_data import load_annotations
+    from longspeech.eval.blab import load_annotations
     from longspeech.eval.blab_run import BlabRunOptions, run_blab
-    from longspeech.eval.blab_synthetic import TASKS, make_synthetic_blab
+    from longspeech.eval.blab import TASKS
+    from longspeech.eval.blab_synthetic import make_synthetic_blab
     from longspeech.pipelines.runners import LocalRunner, RayRunner
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

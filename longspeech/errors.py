@@ -33,3 +33,7 @@ class ModelConversionError(LongspeechError):
 
 class SynthesisError(LongspeechError):
     """Synthetic speech could not be rendered (a TTS engine or voice is missing or misbehaved)."""
+
+
+class BlabDataError(LongspeechError):
+    """A BLAB annotation or prediction file is unreadable, malformed, or its audio is missing."""

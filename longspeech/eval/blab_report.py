@@ -19,8 +19,10 @@ def _plot(per_item: dict[str, list[dict[str, Any]]]) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # An item without a prediction has no score (NaN): it is left out of the plot.
     series = {t: sorted((p["duration"] / 60, p["score"]) for p in ps
-                        if p["duration"] is not None) for t, ps in per_item.items()}
+                        if p["duration"] is not None and p["score"] == p["score"])
+              for t, ps in per_item.items()}
     series = {t: s for t, s in series.items() if s}
     if not series:
         return ""

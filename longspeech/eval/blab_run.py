@@ -20,20 +20,9 @@ from ..errors import InvalidOptionError
 from ..outputs.writers import atomic_write_text
 from ..pipelines.progress import ProgressCallback, no_progress
 from ..types import Transcript, load_transcript
-from .blab_data import read_predictions, write_predictions
-from .blab_synthetic import TASKS
+from .blab import TASKS, headline, prediction_prompt, read_predictions, score, write_predictions
 
 SYSTEMS = ("pipeline", "lslm", "predictions:FILE")
-# The official scorer joins event-duration predictions on the question with this appended.
-DURATION_SUFFIX = (". Provide only the numeric value as an integer without any explanation. "
-                   "Do not use the MM:SS format.")
-
-
-def prediction_prompt(task: str, question: str) -> str:
-    """The prompt a prediction must carry for the official scorer to join it to its item."""
-    return question + DURATION_SUFFIX if task == "event_duration" else question
-
-
 @dataclass
 class BlabRunOptions:
     tasks: Sequence[str] = TASKS
@@ -44,7 +33,7 @@ class BlabRunOptions:
     on_file: Callable[[Any], None] | None = None
 
     def validate(self) -> None:
-        bad = sorted(set(self.tasks) - set(TASKS) - {"event_duration_short_audio"})
+        bad = sorted(set(self.tasks) - set(TASKS))
         if bad:
             raise InvalidOptionError(f"unknown BLAB task(s) {', '.join(bad)}; choose from "
                                      f"{', '.join(TASKS)}")
@@ -110,8 +99,6 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
              out_dir: str | Path, opts: BlabRunOptions | None = None,
              progress: ProgressCallback = no_progress) -> BlabResults:
     """Answer and score `items` (task -> official annotation items) into out_dir."""
-    from .blab_metrics import score
-
     opts = opts or BlabRunOptions()
     opts.validate()
     out = Path(out_dir)
@@ -147,14 +134,6 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
 
     write_blab_report(results, out / "report.html")
     return results
-
-
-def headline(task: str, scores: dict[str, Any]) -> float:
-    """The one number a task is judged by: F1 for localization, accuracy otherwise."""
-    for key in ("f1", "F1", "accuracy", "exact_accuracy", "acc"):
-        if key in scores:
-            return float(scores[key])
-    return float(next(v for v in scores.values() if isinstance(v, (int, float))))
 
 
 def _duration(path: Path) -> float | None:

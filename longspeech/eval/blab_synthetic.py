@@ -25,10 +25,8 @@ from ..outputs.writers import atomic_write_text
 from ..synth import DEFAULT_CACHE, RecordingSpec, make_recording, write_recording
 from ..synth.corpus import NAMES
 from ..synth.recording import PlacedSentence, SyntheticRecording
+from .blab import TASKS
 
-TASKS = ("word_localization", "advertisement_localization", "named_entity_localization",
-         "speaker_number_estimation", "entire_duration", "event_duration", "emotion_ranking",
-         "emotion_reasoning")
 
 ADS = (
     ("This episode is brought to you by Brightwave Coffee.",
