@@ -1,0 +1,218 @@
+"""Full-text LLM correction of a transcript, each edit verified against the audio.
+
+The LLM reads the whole transcript, then corrects it a few sentences per chat turn (Chain of
+Correction); what it proposes is checked and applied in apply.py. The result is a new
+Transcript whose provenance lists every proposed edit ("corrections") and how the correction
+ran ("correction").
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidOptionError
+from ..llm import LoadedLLM, generate, load_llm
+from ..pipelines.progress import Progress, ProgressCallback, no_progress
+from ..types import Segment, Transcript
+from . import prompts
+from .apply import CorrectionRecord, apply_proposals
+from .options import CorrectionOptions
+from .proposals import Proposal, clean_text_reply, diff_text, parse_pairs
+from .verify import AcousticVerifier, SegmentAudio
+
+
+MAX_HISTORY = 16  # earlier turns tried in the prompt; fewer when the context budget is short
+
+
+def plan_turns(segments: Sequence[Segment], options: CorrectionOptions) -> list[list[int]]:
+    """Consecutive non-empty segments grouped into chat turns: at most `segment_sentences`
+    segments and `max_turn_words` words each (a longer single segment is a turn alone)."""
+    turns: list[list[int]] = []
+    cur: list[int] = []
+    words = 0
+    for i, s in enumerate(segments):
+        n = len(s.text.split())
+        if n == 0:
+            continue
+        if cur and (len(cur) >= options.segment_sentences or words + n > options.max_turn_words):
+            turns.append(cur)
+            cur, words = [], 0
+        cur.append(i)
+        words += n
+    if cur:
+        turns.append(cur)
+    return turns
+
+
+class _Verifiers:
+    """Segment scorers over one recording; the Whisper model loads on the first need."""
+
+    def __init__(self, tr: Transcript, audio_path: str | Path | None, opts: CorrectionOptions):
+        self.tr, self.path, self.opts = tr, audio_path, opts
+        self.model: AcousticVerifier | None = None
+        self._cache: dict[int, SegmentAudio] = {}
+
+    def __call__(self, index: int) -> SegmentAudio | None:
+        if self.path is None:
+            return None
+        if index not in self._cache:
+            if self.model is None:
+                self.model = AcousticVerifier(self.opts.verifier, self.opts.device,
+                                              self.tr.language)
+            seg = self.tr.segments[index]
+            self._cache = {index: SegmentAudio(self.model, self.path, seg.start, seg.end,
+                                               self.opts.audio_margin)}  # one segment held
+        return self._cache[index]
+
+
+class _Chat:
+    """Token counting and context fitting for one LLM."""
+
+    def __init__(self, llm: LoadedLLM, opts: CorrectionOptions):
+        self.llm, self.opts = llm, opts
+
+    def count_text(self, text: str) -> int:
+        return len(self.llm.tokenizer(text)["input_ids"])
+
+    def count(self, msgs: list[dict[str, str]]) -> int:
+        rendered = self.llm.tokenizer.apply_chat_template(msgs, tokenize=False,
+                                                          add_generation_prompt=True)
+        return self.count_text(rendered)
+
+    def reply_budget(self, text: str) -> int:
+        n = self.count_text(text)
+        # A corrected segment is about as long as the segment; pairs name only what changes.
+        want = int(n * 1.3) + 12 if self.opts.format == "text" else int(n * 1.5) + 40
+        return min(self.opts.max_new_tokens, want)
+
+
+def correct_transcript(transcript: Transcript, audio_path: str | Path | None,
+                       options: CorrectionOptions | None = None,
+                       progress: ProgressCallback = no_progress) -> Transcript:
+    """A corrected copy of `transcript`; provenance["corrections"] lists every proposed edit.
+
+    audio_path is the recording the transcript came from (needed to verify word changes;
+    None only with options.verify=False).
+    """
+    opts = options or CorrectionOptions()
+    opts.validate()
+    if opts.verify and audio_path is None:
+        raise InvalidOptionError("verifying corrections needs the recording: pass its audio "
+                                 "file, or turn verification off")
+    llm = load_llm(opts.llm, opts.device)
+    chat = _Chat(llm, opts)
+    out = copy.deepcopy(transcript)
+    texts = [s.text for s in out.segments]
+    full = " ".join(t.strip() for t in texts if t.strip())
+    half = opts.context_tokens // 2
+    windowed = chat.count_text(full) > half
+    verifiers = _Verifiers(transcript, audio_path if opts.verify else None, opts)
+    history: list[tuple[str, str]] = []
+    records: list[CorrectionRecord] = []
+    unreadable = 0
+    replies: list[str] = []
+    turns = plan_turns(out.segments, opts)
+    for turn in turns:
+        segs = [out.segments[i] for i in turn]
+        asked = " ".join(s.text.strip() for s in segs)
+        context = (prompts.window(texts, turn[0], turn[-1] + 1,
+                                  lambda t: chat.count_text(t) <= half) if windowed else full)
+        budget = chat.reply_budget(asked)
+        msgs = _fit(chat, context, windowed, history, asked, budget)
+        reply = generate(llm, msgs, max_new_tokens=budget, temperature=opts.temperature)
+        replies.append(reply)
+        proposals = proposals_from_reply(reply, segs, opts.format)
+        if proposals is None:
+            unreadable += 1
+            proposals = []
+        new_segs, recs = apply_proposals(segs, turn[0], proposals, opts, verifiers)
+        for i, s in zip(turn, new_segs):
+            out.segments[i] = s
+        records += recs
+        history.append((asked, _answer(opts.format, new_segs, recs)))
+        progress(Progress(out.recording.id, segs[-1].end, out.recording.duration,
+                          stage="correction"))
+    out.provenance = dict(out.provenance)
+    out.provenance["corrections"] = [r.to_dict() for r in records]
+    out.provenance["correction"] = _provenance(llm, verifiers, opts, len(turns), windowed,
+                                               unreadable, records)
+    if opts.keep_replies:
+        out.provenance["correction"]["replies"] = replies
+    return out
+
+
+def _fit(chat: _Chat, context: str, windowed: bool, history: list[tuple[str, str]],
+         asked: str, reply_tokens: int) -> list[dict[str, str]]:
+    """The conversation with as many recent earlier turns as the context budget allows."""
+    room = chat.opts.context_tokens - reply_tokens
+    keep = min(len(history), MAX_HISTORY)
+    while True:
+        msgs = prompts.conversation(chat.opts.format, context, windowed, history[-keep:]
+                                    if keep else [], asked, chat.opts.examples)
+        if keep == 0 or chat.count(msgs) <= room:
+            return msgs
+        keep -= 1
+
+
+def proposals_from_reply(reply: str, segs: Sequence[Segment],
+                         fmt: str) -> list[Proposal] | None:
+    """The pairs in one LLM reply to a turn over `segs`; None when it holds no readable answer."""
+    if fmt == "pairs":
+        return parse_pairs(reply)
+    text = clean_text_reply(reply)
+    if not text:
+        return None
+    tokens = [t for s in segs for t in s.text.split()]
+    return diff_text(tokens, text)
+
+
+def _answer(fmt: str, segs: Sequence[Segment], recs: Sequence[CorrectionRecord]) -> str:
+    """What stays in the conversation as the turn's answer: the verified result, so that a
+    rejected rewrite does not steer later turns."""
+    if fmt == "text":
+        return " ".join(s.text.strip() for s in segs)
+    return json.dumps([{"original": r.original, "corrected": r.corrected, "type": r.type}
+                       for r in recs if r.accepted])
+
+
+def _provenance(llm: LoadedLLM, verifiers: _Verifiers, opts: CorrectionOptions, turns: int,
+                windowed: bool, unreadable: int, records: Sequence[CorrectionRecord]
+                ) -> dict[str, Any]:
+    return {
+        "llm": {"id": llm.id, "sha256": llm.sha256, "source": llm.source},
+        "verifier": verifiers.model.provenance() if verifiers.model is not None else None,
+        "options": asdict(opts),
+        "turns": turns,
+        "windowed": windowed,
+        "unreadable_replies": unreadable,
+        "proposed": len(records),
+        "accepted": sum(r.accepted for r in records),
+    }
+
+
+def apply_pairs(transcript: Transcript, pairs: Sequence[Proposal],
+                audio_path: str | Path | None, options: CorrectionOptions | None = None,
+                segments: Sequence[int] | None = None) -> Transcript:
+    """Check and apply given correction pairs (from any source, no LLM) to `segments`
+    (default: all), with the same rules and records as correct_transcript."""
+    opts = options or CorrectionOptions()
+    opts.validate()
+    out = copy.deepcopy(transcript)
+    idx = sorted(segments) if segments is not None else list(range(len(out.segments)))
+    if any(b != a + 1 for a, b in zip(idx, idx[1:])):
+        raise InvalidOptionError("apply_pairs takes consecutive segment indices")
+    verifiers = _Verifiers(transcript, audio_path if opts.verify else None, opts)
+    records: list[CorrectionRecord] = []
+    if idx:
+        new_segs, records = apply_proposals([out.segments[i] for i in idx], idx[0], pairs,
+                                            opts, verifiers)
+        for i, s in zip(idx, new_segs):
+            out.segments[i] = s
+    out.provenance = dict(out.provenance)
+    out.provenance["corrections"] = [r.to_dict() for r in records]
+    return out
