@@ -18,6 +18,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Hour-long podcasts and meetings into transcripts with word times.")
 models_app = typer.Typer(no_args_is_help=True, help="Inspect the models longspeech can use.")
 app.add_typer(models_app, name="models")
+eval_app = typer.Typer(no_args_is_help=True, help="Benchmarks scored as their authors score them.")
+app.add_typer(eval_app, name="eval")
 console = Console(stderr=True)
 out = Console()
 
@@ -44,6 +46,18 @@ def transcribe(
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, ray://host:port or host:port")] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse finished chunks a previous run left in OUT_DIR")] = True,
     report: Annotated[bool, typer.Option("--report", help="Also write OUT_DIR/<stem>.html (viewer) and <stem>.talk_time.png")] = False,
+    diarize: Annotated[bool, typer.Option("--diarize", help="Label speakers (who said what)")] = False,
+    diarizer: Annotated[str, typer.Option(help="embedded (offline) or pyannote[:<hub id or dir>]")] = "embedded",
+    num_speakers: Annotated[Optional[int], typer.Option(help="Exact number of speakers, if known")] = None,
+    min_speakers: Annotated[int, typer.Option(help="At least this many speakers")] = 1,
+    max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers")] = None,
+    fusion: Annotated[Optional[str], typer.Option(help="gfd: fuse an LLM into Whisper's beam search")] = None,
+    llm: Annotated[str, typer.Option(help="LLM for --fusion/--correct: smollm2, a local dir or a Hugging Face id")] = "smollm2",
+    fusion_weight: Annotated[float, typer.Option(help="GFD weight r of the LLM score")] = 0.2,
+    prompt: Annotated[Optional[str], typer.Option(help="GFD: text that primes the LLM (names, jargon)")] = None,
+    prompt_file: Annotated[Optional[Path], typer.Option(help="GFD: read the LLM prompt from a file")] = None,
+    correct: Annotated[bool, typer.Option("--correct", help="LLM error correction; each edit is checked against the audio")] = False,
+    correct_format: Annotated[str, typer.Option(help="text (corrected text, diffed) or pairs (JSON correction pairs)")] = "text",
 ) -> None:
     """Transcribe audio files into OUT_DIR/<stem>.<format>."""
     from .api import get_engine, make_options
@@ -63,6 +77,11 @@ def transcribe(
                             beam_size=beam_size, language=language, device=device,
                             compute_type=compute_type, initial_prompt=initial_prompt)
         paths = expand_inputs(inputs)
+        diar = (_diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
+                if diarize else None)
+        fus = _fusion_options(fusion, llm, fusion_weight, prompt, prompt_file, model, device,
+                              beam_size)
+        corr = _correction_options(llm, correct_format, model) if correct else None
     except (LongspeechError, OSError) as e:
         _fail(e)
     if not paths:
@@ -79,7 +98,7 @@ def transcribe(
         except LongspeechError:
             pass  # it fails again, with its message, in the job
     eng = None
-    if not use_ray:
+    if not use_ray and fus is None:
         with console.status(f"loading {model} ({engine})"):
             try:
                 eng = get_engine(opts.asr)
@@ -104,24 +123,230 @@ def transcribe(
         try:
             summary = run_job(paths, output_dir, opts, fmts, on_progress, on_file,
                               runner=RayRunner(address) if use_ray else LocalRunner(),
-                              engine=eng, resume=resume, report=report)
+                              engine=eng, resume=resume, report=report, diarization=diar,
+                              fusion=fus, correction=corr)
         except LongspeechError as e:
             bar.stop()
             _fail(e)
     table = Table(title=f"{len(summary.files)} file(s) -> {output_dir} "
                         f"({summary.runner}, {summary.elapsed:.1f} s)")
-    for col in ("file", "status", "audio s", "wall s", "x realtime", "chunks (resumed)",
-                "error"):
+    cols = ["file", "status", "audio s", "wall s", "x realtime", "chunks (resumed)"]
+    cols += ["speakers"] if diar else []
+    for col in cols + ["error"]:
         table.add_column(col)
     for r in summary.files:
         table.add_row(Path(r.input).name, r.status,
                       f"{r.duration:.1f}" if r.duration is not None else "-",
                       f"{r.elapsed:.1f}", f"{r.realtime_factor}" if r.realtime_factor else "-",
                       f"{r.chunks} ({r.resumed_chunks})" if r.status == "ok" else "-",
+                      *([str(r.speakers) if r.speakers is not None else "-"] if diar else []),
                       (r.error or "")[:200])
     console.print(table)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _correction_options(llm: str, fmt: str, model: str):
+    from .correction import CorrectionOptions
+
+    opts = CorrectionOptions(llm=llm, format=fmt, verifier=model)
+    validate = getattr(opts, "validate", None)
+    if validate:
+        validate()
+    return opts
+
+
+@app.command("correct")
+def correct_cmd(
+    transcript: Annotated[Path, typer.Argument(help="Transcript JSON from `longspeech transcribe -f json`")],
+    audio: Annotated[Optional[Path], typer.Option("-a", "--audio", help="The recording (to check edits against)")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Corrected JSON (default: <stem>.corrected.json)")] = None,
+    llm: Annotated[str, typer.Option(help="smollm2, a local dir or a Hugging Face id")] = "smollm2",
+    correct_format: Annotated[str, typer.Option(help="text or pairs")] = "text",
+    verifier: Annotated[str, typer.Option(help="Whisper model that scores edits on the audio")] = "tiny.en",
+) -> None:
+    """LLM error correction of an existing transcript; every edit checked on the audio."""
+    from .correction import correct_transcript
+    from .outputs.writers import atomic_write_text
+    from .types import load_transcript
+
+    try:
+        tr = load_transcript(transcript)
+        src = audio or Path(tr.recording.path)
+        opts = _correction_options(llm, correct_format, verifier)
+        with console.status(f"correcting {transcript.name} with {llm}"):
+            fixed = correct_transcript(tr, src, opts)
+        target = output or transcript.with_suffix(".corrected.json")
+        atomic_write_text(target, fixed.to_json() + "\n")
+    except LongspeechError as e:
+        _fail(e)
+    recs = fixed.provenance.get("corrections", [])
+    accepted = sum(1 for r in recs if r.get("accepted"))
+    out.print(f"{accepted} of {len(recs)} proposed edit(s) accepted -> {target}")
+
+
+def _fusion_options(fusion: str | None, llm: str, weight: float, prompt: str | None,
+                    prompt_file: Path | None, model: str, device: str, beams: int):
+    if fusion is None:
+        if prompt or prompt_file:
+            raise LongspeechError("--prompt/--prompt-file prime the LLM of --fusion gfd; "
+                                  "for Whisper's own prompt use --initial-prompt")
+        return None
+    if fusion != "gfd":
+        raise LongspeechError(f"unknown fusion {fusion!r}; the one method is gfd")
+    if prompt and prompt_file:
+        raise LongspeechError("give --prompt or --prompt-file, not both")
+    if prompt_file:
+        try:
+            prompt = prompt_file.read_text(encoding="utf-8")
+        except OSError as e:
+            raise LongspeechError(f"cannot read --prompt-file {prompt_file}: {e.strerror}")
+    from .fusion import FusionOptions
+
+    opts = FusionOptions(weight=weight, llm=llm, prompt=prompt or "", asr_model=model,
+                         beams=beams, device="cpu" if device == "auto" else device)
+    opts.validate()
+    return opts
+
+
+def _diarization_options(diarizer: str, num: int | None, lo: int, hi: int | None,
+                         device: str):
+    from .diarization import DiarizationOptions
+
+    backend, _, model = diarizer.partition(":")
+    return DiarizationOptions(backend=backend, model=model or None, num_speakers=num,
+                              min_speakers=lo, max_speakers=hi,
+                              device="cpu" if device == "auto" else device)
+
+
+@app.command("diarize")
+def diarize_cmd(
+    audio: Annotated[list[Path], typer.Argument(help="Audio files")],
+    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where <stem>.rttm goes")] = Path("out"),
+    diarizer: Annotated[str, typer.Option(help="embedded (offline) or pyannote[:<hub id or dir>]")] = "embedded",
+    num_speakers: Annotated[Optional[int], typer.Option(help="Exact number of speakers, if known")] = None,
+    min_speakers: Annotated[int, typer.Option(help="At least this many speakers")] = 1,
+    max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers")] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+) -> None:
+    """Who spoke when, without transcribing: OUT_DIR/<stem>.rttm per file."""
+    from .diarization import annotation_to_rttm, load_backend
+    from .outputs.writers import atomic_write_text
+
+    try:
+        opts = _diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
+        with console.status(f"loading the {opts.backend} diarizer"):
+            backend = load_backend(opts)
+    except LongspeechError as e:
+        _fail(e)
+    failed = 0
+    for path in audio:
+        try:
+            with console.status(f"diarizing {path.name}"):
+                ann = backend.diarize(path, opts)
+            target = output_dir / f"{path.stem}.rttm"
+            atomic_write_text(target, annotation_to_rttm(ann, path.stem))
+            console.print(f"{path.name}: [green]{len(ann.labels())} speaker(s)[/green] -> {target}")
+        except LongspeechError as e:
+            failed += 1
+            console.print(f"{path.name}: [red]failed[/red]: {e}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("train", context_settings={"allow_extra_args": True,
+                                        "ignore_unknown_options": True})
+def train_cmd(
+    ctx: typer.Context,
+    what: Annotated[str, typer.Argument(help="ctc (the CTC density head) or lslm (projector)")],
+) -> None:
+    """Train the speech-language model's parts (options: --out --steps --batch-size --lr
+    --seed --threads --lora-r --eval-items)."""
+    from .compression.training.__main__ import main as train_main
+
+    raise typer.Exit(train_main([what, *ctx.args]))
+
+
+@app.command("ask")
+def ask_cmd(
+    audio: Annotated[Optional[Path], typer.Argument(help="The recording")] = None,
+    question: Annotated[Optional[str], typer.Argument(help="The question")] = None,
+    mode: Annotated[str, typer.Option(help="lslm (compressed speech into the LLM) or cascade (transcript into the LLM)")] = "lslm",
+    window: Annotated[int, typer.Option(help="lslm: speech vectors the LLM reads (L)")] = 750,
+    method: Annotated[str, typer.Option(help="lslm compression: fusion, mostsim, avgpool or random")] = "fusion",
+    model: Annotated[str, typer.Option(help="embedded, or a Qwen2-Audio hub id / local dir")] = "embedded",
+    transcript: Annotated[Optional[Path], typer.Option(help="cascade: a transcript JSON to read instead of transcribing")] = None,
+    batch: Annotated[Optional[Path], typer.Option(help='LongSpeech-Eval input: a JSON list of {"path", "question"}')] = None,
+    llm: Annotated[str, typer.Option(help="cascade: the text LLM")] = "smollm2",
+) -> None:
+    """Answer a question about a recording."""
+    from .qa import AskOptions, answers_json, ask, ask_batch
+
+    try:
+        opts = AskOptions(model=model, method=method, llm=llm)
+        if batch is not None:
+            with console.status(f"answering {batch}"):
+                answers = ask_batch(batch, mode, window, options=opts)
+            out.print(answers_json(answers), end="")
+            return
+        if question is None or (audio is None and transcript is None):
+            raise LongspeechError("give AUDIO and QUESTION (or --batch FILE)")
+        with console.status(f"answering ({mode})"):
+            a = ask(audio, question, mode, window, transcript=transcript, options=opts)
+    except LongspeechError as e:
+        _fail(e)
+    out.print(a.text)
+    console.print(f"[dim]{a.mode}, window {a.window}, {a.speech_tokens} speech vectors from "
+                  f"{a.frames} frames, {a.seconds:.1f} s[/dim]" if a.mode == "lslm"
+                  else f"[dim]{a.mode}, {a.seconds:.1f} s[/dim]")
+
+
+@eval_app.command("blab")
+def eval_blab(
+    data: Annotated[Optional[Path], typer.Option(help="Directory of official annotation files (<task>.json)")] = None,
+    audio_dir: Annotated[Optional[Path], typer.Option(help="Audio files, matched by basename (default: DATA/audio)")] = None,
+    synthetic: Annotated[int, typer.Option(help="Make N synthetic BLAB-style recordings instead of --data")] = 0,
+    minutes: Annotated[float, typer.Option(help="Length of each synthetic recording")] = 10.0,
+    seed: Annotated[int, typer.Option(help="First seed of the synthetic recordings")] = 0,
+    tasks: Annotated[str, typer.Option(help="Comma list of tasks (default: all eight)")] = "",
+    system: Annotated[str, typer.Option(help="pipeline, lslm or predictions:FILE")] = "pipeline",
+    output_dir: Annotated[Path, typer.Option("-o", "--out", help="Results, predictions, report")] = Path("blab_out"),
+    runner: Annotated[str, typer.Option(help="ray (default) or local")] = "ray",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join")] = None,
+    offset: Annotated[int, typer.Option(help="Duration tasks: tolerance in seconds")] = 2,
+    skip_missing: Annotated[bool, typer.Option(help="Score only the items whose audio is present")] = False,
+) -> None:
+    """Answer BLAB tasks with a system and score them exactly as the benchmark does."""
+    from .eval.blab_run import BlabRunOptions, run_blab
+    from .eval.blab import TASKS
+    from .eval.blab_synthetic import make_synthetic_blab
+    from .eval.blab import load_blab
+    from .pipelines.runners import LocalRunner, RayRunner
+
+    chosen = [t.strip() for t in tasks.split(",") if t.strip()] or list(TASKS)
+    try:
+        if synthetic:
+            with console.status(f"synthesising {synthetic} recording(s) of {minutes:g} min"):
+                files = make_synthetic_blab(output_dir / "data", synthetic, minutes, seed, chosen)
+            ann_dir, audio_dir = files[chosen[0]].parent, output_dir / "data" / "audio"
+        elif data is not None:
+            ann_dir, audio_dir = data, audio_dir or data / "audio"
+        else:
+            raise LongspeechError("give --data DIR (official annotations) or --synthetic N")
+        items = load_blab(ann_dir, chosen, audio_dir, skip_missing=skip_missing)
+        opts = BlabRunOptions(tasks=chosen, system=system, offset=offset,
+                              runner=RayRunner(address) if runner == "ray" else LocalRunner())
+        with console.status("answering and scoring (transcription on the runner)"):
+            res = run_blab(items, audio_dir, output_dir, opts)
+    except LongspeechError as e:
+        _fail(e)
+    table = Table(title=f"BLAB, system {system} -> {output_dir}/results.json, report.html")
+    table.add_column("task")
+    table.add_column("scores")
+    for task, scores in res.scores.items():
+        table.add_row(task, ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                                      for k, v in scores.items()))
+    out.print(table)
 
 
 @app.command("report")

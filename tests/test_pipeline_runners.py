@@ -35,6 +35,7 @@ def _opts() -> TranscribeOptions:
     # One chunk per batch: every file has several groups, so a job can stop between them.
     opts = TranscribeOptions()
     opts.asr.batch_size = 1
+    opts.asr.device = "auto"     # as the CLI does (the provenance records it)
     return opts
 
 
@@ -197,3 +198,35 @@ def test_changed_options_refuse_to_mix(corpus, tmp_path):
     summary = run_job(corpus[:1], tmp_path, opts, ("json",), runner=LocalRunner(),
                       resume=False)
     assert not summary.failed and summary.files[0].resumed_chunks == 0
+
+
+def test_job_with_diarization_labels_speakers_and_resumes(ct2_engine, tmp_path):
+    from longspeech.diarization import DiarizationOptions
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample.flac"
+    diar = DiarizationOptions(num_speakers=2)
+    first = run_job([sample], tmp_path, TranscribeOptions(), ("json", "rttm"),
+                    engine=ct2_engine, diarization=diar)
+    assert not first.failed and first.files[0].speakers == 2
+    data = json.loads((tmp_path / "sample.json").read_text())
+    assert data["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert all(w["speaker"] in data["speakers"] for s in data["segments"] for w in s["words"])
+    assert (tmp_path / "sample.rttm").read_text().count("SPEAKER sample") == len(data["turns"])
+    before = (tmp_path / "sample.json").read_bytes()
+    again = run_job([sample], tmp_path, TranscribeOptions(), ("json", "rttm"),
+                    engine=ct2_engine, diarization=diar)
+    assert again.files[0].resumed_chunks == again.files[0].chunks
+    assert (tmp_path / "sample.json").read_bytes() == before
+    assert any(e["event"] == "diarization_reused" for e in _log(tmp_path))
+
+
+@pytest.mark.slow
+def test_job_with_gfd_fixes_a_term_the_prompt_names(tmp_path):
+    from longspeech.fusion import FusionOptions
+
+    wav = espeak("We deployed the service on Kubernetes last week.", tmp_path / "k8s.wav")
+    summary = run_job([wav], tmp_path / "out", TranscribeOptions(), ("txt",),
+                      fusion=FusionOptions(prompt="Glossary: Kubernetes."))
+    assert not summary.failed
+    assert (tmp_path / "out" / "k8s.txt").read_text().strip() == (
+        "We deployed the service on Kubernetes last week.")

@@ -1,4 +1,4 @@
-"""Render a Transcript as json/txt/srt/vtt/tsv and write files atomically (temp + rename).
+"""Render a Transcript as json/txt/srt/vtt/tsv/rttm and write files atomically (temp + rename).
 
 Atomic writes mean a crash or a failed recording never leaves a partial output behind.
 """
@@ -69,12 +69,20 @@ def render_tsv(tr: Transcript) -> str:
     return "\n".join(rows) + "\n"
 
 
+def render_rttm(tr: Transcript) -> str:
+    """Speaker turns as RTTM (empty when the transcript was not diarized)."""
+    from ..diarization.rttm import transcript_to_rttm
+
+    return transcript_to_rttm(tr)
+
+
 FORMATS: dict[str, Callable[[Transcript], str]] = {
     "json": render_json,
     "txt": render_txt,
     "srt": render_srt,
     "vtt": render_vtt,
     "tsv": render_tsv,
+    "rttm": render_rttm,
 }
 
 

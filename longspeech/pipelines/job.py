@@ -26,9 +26,10 @@ from ..outputs.writers import atomic_write_text
 from ..types import Transcript
 from .progress import Progress, ProgressCallback, no_progress
 from .runners import LocalRunner, Runner, StageSpec
-from .stages import (AsrStage, ChunkGroup, GroupResult, LanguageRequest, LanguageResult,
-                     PlanRequest, PlanStage, RecordingPlan)
-from .state import JobState, Manifest
+from .stages import (AsrStage, ChunkGroup, DiarizeRequest, DiarizeStage, Diarization,
+                     FusionStage, GroupResult, LanguageRequest, LanguageResult, PlanRequest, PlanStage,
+                     RecordingPlan)
+from .state import JobState, Manifest, fingerprint
 from .transcribe import TranscribeOptions, library_versions
 
 SUMMARY_STEM = "job_summary"
@@ -45,6 +46,7 @@ class FileResult:
     realtime_factor: float | None = None  # audio seconds per wall second
     chunks: int = 0                 # chunks in the recording
     resumed_chunks: int = 0         # of which were finished by an earlier run
+    speakers: int | None = None     # estimated by diarization, when it ran
 
 
 @dataclass
@@ -76,12 +78,15 @@ def output_stem(path: Path, taken: set[str]) -> str:
     return stem
 
 
-def job_settings(opts: TranscribeOptions) -> dict[str, Any]:
+def job_settings(opts: TranscribeOptions, fusion: Any = None) -> dict[str, Any]:
     """What chunk results depend on; a resumed job must have been run with the same."""
     asr = asdict(opts.asr)
     asr.pop("extra", None)
-    return {"asr": asr, "vad": asdict(opts.vad), "max_chunk": opts.max_chunk,
-            "max_gap": opts.max_gap, "min_gap": opts.min_gap, "versions": library_versions()}
+    out = {"asr": asr, "vad": asdict(opts.vad), "max_chunk": opts.max_chunk,
+           "max_gap": opts.max_gap, "min_gap": opts.min_gap, "versions": library_versions()}
+    if fusion is not None:
+        out["fusion"] = asdict(fusion)
+    return out
 
 
 def _error_text(e: BaseException) -> str:
@@ -104,6 +109,7 @@ class _Recording:
     pending: int = 0                # items in flight or queued
     chunks_done: int = 0
     resumed: int = 0
+    diarization: Diarization | None = None
     result: FileResult | None = None
 
 
@@ -111,9 +117,16 @@ class _Scheduler:
     def __init__(self, paths: Sequence[Path], out: Path, opts: TranscribeOptions,
                  formats: Sequence[str], runner: Runner, state: JobState,
                  progress: ProgressCallback, on_file: Callable[[FileResult], None] | None,
-                 report: bool = False):
+                 report: bool = False, diarization: Any = None, fusion: Any = None,
+                 correction: Any = None):
         self.out, self.opts, self.formats = out, opts, tuple(formats)
         self.report = report
+        self.diarization = diarization
+        self.fusion = fusion
+        self.correction = correction
+        # GFD decodes a recording's chunks in order (each sees the text before it).
+        self.group_size = None if fusion is not None else opts.asr.batch_size
+        self.diarization_key = fingerprint(asdict(diarization)) if diarization else ""
         self.runner, self.state = runner, state
         self.progress, self.on_file = progress, on_file
         taken: set[str] = {SUMMARY_STEM}
@@ -126,10 +139,7 @@ class _Scheduler:
     def run(self) -> None:
         group = self.opts.asr.batch_size
         while self.to_plan or self.ready or self.inflight:
-            while self.ready and self.runner.free(self.ready[0][0]):
-                stage, rec, item = self.ready.popleft()
-                if rec.result is None:          # its recording has not failed meanwhile
-                    self.inflight[self.runner.submit(stage, item)] = (rec, item)
+            self._submit_ready()
             # Plan ahead only while little decode work is queued: bounded state in memory.
             while self.to_plan and len(self.ready) < 4 * group and self.runner.free("plan"):
                 rec = self.to_plan.popleft()
@@ -151,6 +161,22 @@ class _Scheduler:
                 self._language(rec, result)
             elif isinstance(result, GroupResult):
                 self._decoded(rec, result)
+            elif isinstance(result, Diarization):
+                self._diarized(rec, result)
+
+    def _submit_ready(self) -> None:
+        """Submit queued items, in order, to every stage that has room (an item for a busy
+        stage does not hold up the items behind it for other stages)."""
+        waiting: deque[tuple[str, _Recording, Any]] = deque()
+        while self.ready:
+            stage, rec, item = self.ready.popleft()
+            if rec.result is not None:          # its recording failed meanwhile
+                continue
+            if self.runner.free(stage):
+                self.inflight[self.runner.submit(stage, item)] = (rec, item)
+            else:
+                waiting.append((stage, rec, item))
+        self.ready = waiting
 
     # -- steps ----------------------------------------------------------------------------
     def _resume(self, rec: _Recording) -> bool:
@@ -191,6 +217,14 @@ class _Scheduler:
         first = m.chunks[0] if m.chunks else None
         rec.pending += 1
         self.ready.appendleft(("asr", rec, LanguageRequest(str(rec.path), first)))
+        if self.diarization is not None:
+            saved = self.state.load_diarization(rec.stem, self.diarization_key)
+            if saved is not None:
+                rec.diarization = Diarization(*saved)
+                self.state.log("diarization_reused", recording=rec.stem)
+            else:
+                rec.pending += 1
+                self.ready.append(("diarize", rec, DiarizeRequest(str(rec.path))))
         self.progress(Progress(rec.stem, 0.0, m.recording.duration))
 
     def _language(self, rec: _Recording, res: LanguageResult) -> None:
@@ -206,7 +240,7 @@ class _Scheduler:
         if rec.resumed:
             self.state.log("chunks_resumed", recording=rec.stem,
                            chunks=sorted(done)[:1000], count=rec.resumed)
-        size = self.opts.asr.batch_size
+        size = self.group_size or max(1, len(m.chunks))
         for g in range(0, len(m.chunks), size):
             chunks = m.chunks[g:g + size]
             if all(c.index in done for c in chunks):
@@ -228,6 +262,14 @@ class _Scheduler:
         if rec.pending == 0:
             self._finish(rec)
 
+    def _diarized(self, rec: _Recording, res: Diarization) -> None:
+        self.state.save_diarization(rec.stem, self.diarization_key, res.turns, res.provenance)
+        self.state.log("diarized", recording=rec.stem, turns=len(res.turns))
+        rec.diarization = res
+        rec.pending -= 1
+        if rec.pending == 0:
+            self._finish(rec)
+
     def _report(self, rec: _Recording) -> None:
         m = rec.manifest
         assert m is not None
@@ -239,10 +281,19 @@ class _Scheduler:
         assert m is not None
         try:
             segments = [s for c in m.chunks for s in self.state.load_chunk(rec.stem, c.index)]
-            prov = {"asr": rec.provenance, "options": job_settings(self.opts)}
+            prov = {"asr": rec.provenance, "options": job_settings(self.opts, self.fusion)}
             prov["versions"] = prov["options"].pop("versions")
             tr = Transcript(recording=m.recording, language=m.language or "und",
                             segments=segments, provenance=prov)
+            if rec.diarization is not None:
+                from ..diarization import attribute_speakers, turns_to_annotation
+
+                tr = attribute_speakers(tr, turns_to_annotation(rec.diarization.turns),
+                                        diarizer=rec.diarization.provenance)
+            if self.correction is not None:
+                from ..correction import correct_transcript
+
+                tr = correct_transcript(tr, rec.path, self.correction)
             written = write_outputs(tr, self.out, rec.stem, self.formats)
             if self.report:
                 written += self._write_report(tr, rec)
@@ -253,7 +304,8 @@ class _Scheduler:
         rec.result = FileResult(str(rec.path), "ok", [str(p) for p in written], None,
                                 tr.duration, round(elapsed, 3),
                                 round(tr.duration / elapsed, 2) if elapsed > 0 else None,
-                                len(m.chunks), rec.resumed)
+                                len(m.chunks), rec.resumed,
+                                len(tr.speakers) if rec.diarization is not None else None)
         self.state.log("recording_done", recording=rec.stem, chunks=len(m.chunks),
                        resumed=rec.resumed)
         if self.on_file:
@@ -278,25 +330,34 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
             formats: Sequence[str] = ("json",), progress: ProgressCallback = no_progress,
             on_file: Callable[[FileResult], None] | None = None, *,
             runner: Runner | None = None, engine: Engine | None = None,
-            resume: bool = True, report: bool = False) -> JobSummary:
+            resume: bool = True, report: bool = False,
+            diarization: Any = None, fusion: Any = None,
+            correction: Any = None) -> JobSummary:
     """Transcribe each path into out_dir; a bad file records its error and the job goes on.
 
     runner: LocalRunner (default) or RayRunner. engine: an already loaded engine for the
     LocalRunner. resume: reuse the finished chunks a previous run of the same job left in
     out_dir (otherwise its state is cleared). report: also write <stem>.html and a
-    talk-time chart per recording.
+    talk-time chart per recording. diarization: DiarizationOptions to label speakers.
+    fusion: FusionOptions to decode with an LLM fused into the beam search (GFD).
+    correction: CorrectionOptions for LLM error correction, each edit checked on the audio.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    state = JobState(out, job_settings(opts), resume=resume)
+    state = JobState(out, job_settings(opts, fusion), resume=resume)
     runner = runner or LocalRunner()
-    sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file, report)
+    sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file, report,
+                       diarization, fusion, correction)
     state.log("job_started", runner=runner.name, inputs=len(paths))
     try:
-        runner.start({"plan": StageSpec(PlanStage, opts),
-                      "asr": StageSpec(AsrStage, opts, instance=(
-                          AsrStage(opts, engine) if engine is not None else None))})
+        specs = {"plan": StageSpec(PlanStage, opts),
+                 "asr": (StageSpec(FusionStage, (opts, fusion)) if fusion is not None else
+                         StageSpec(AsrStage, opts, instance=(
+                             AsrStage(opts, engine) if engine is not None else None)))}
+        if diarization is not None:
+            specs["diarize"] = StageSpec(DiarizeStage, diarization)
+        runner.start(specs)
         sched.run()
     finally:
         runner.close()

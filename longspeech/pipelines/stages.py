@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..asr import Engine, load_engine
 from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe, read_span
-from ..types import Chunk, Recording, Segment
+from ..types import Chunk, Recording, Segment, SpeakerTurn
 from .transcribe import TranscribeOptions, decode_batch
 
 # Chunks closer than this are read from the file in one piece.
@@ -69,6 +69,17 @@ class ChunkGroup:
 class GroupResult:
     chunks: list[Chunk]
     segments: list[list[Segment]]   # per chunk
+
+
+@dataclass(frozen=True)
+class DiarizeRequest:
+    path: str
+
+
+@dataclass(frozen=True)
+class Diarization:
+    turns: list[SpeakerTurn]
+    provenance: dict[str, Any]   # the backend's models and settings
 
 
 # -- stages ----------------------------------------------------------------------------------
@@ -144,5 +155,47 @@ class AsrStage:
         return LanguageResult(language, float(p), prov)
 
 
-__all__ = ["AsrStage", "ChunkGroup", "GroupResult", "LanguageRequest", "LanguageResult",
+class FusionStage:
+    """Whisper with an LLM fused into its beam search (GFD). Each chunk is decoded with the
+    text before it as context, so a recording is one item, its chunks read one at a time."""
+
+    num_cpus: ClassVar[float] = 1
+    num_gpus: ClassVar[float] = 1
+
+    def __init__(self, config: tuple[TranscribeOptions, Any]):
+        from ..fusion import FusionTranscriber
+
+        self.opts, fusion = config
+        self.transcriber = FusionTranscriber(fusion)
+
+    def __call__(self, item: ChunkGroup | LanguageRequest) -> GroupResult | LanguageResult:
+        if isinstance(item, LanguageRequest):
+            return LanguageResult(self.transcriber.opts.language, 1.0,
+                                  self.transcriber.provenance())
+        chunks = (read_chunks(item.path, [c])[0] for c in item.chunks)
+        return GroupResult(item.chunks, list(self.transcriber.transcribe_chunks(chunks)))
+
+
+class DiarizeStage:
+    """Who spoke when, for a whole recording (a per-recording step: speaker ids must agree
+    over the full file, so it is not split into chunks)."""
+
+    num_cpus: ClassVar[float] = 0.5
+    num_gpus: ClassVar[float] = 0
+
+    def __init__(self, config: Any):
+        from ..diarization import load_backend
+
+        self.opts = config
+        self.backend = load_backend(config)
+
+    def __call__(self, item: DiarizeRequest) -> Diarization:
+        from ..diarization import annotation_to_turns
+
+        annotation = self.backend.diarize(item.path, self.opts)
+        return Diarization(annotation_to_turns(annotation), self.backend.describe())
+
+
+__all__ = ["AsrStage", "ChunkGroup", "DiarizeRequest", "DiarizeStage", "Diarization",
+           "FusionStage", "GroupResult", "LanguageRequest", "LanguageResult",
            "PlanRequest", "PlanStage", "RecordingPlan", "Stage", "read_chunks"]

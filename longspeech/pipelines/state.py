@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import InvalidOptionError
 from ..outputs.writers import atomic_write_text
-from ..types import Chunk, Recording, Segment, Word
+from ..types import Chunk, Recording, Segment, SpeakerTurn, Word
 
 STATE_DIR = ".longspeech"
 STATE_VERSION = 1
@@ -132,6 +132,23 @@ class JobState:
 
     def load_chunk(self, stem: str, index: int) -> list[Segment]:
         return segments_from_json(self._chunk_path(stem, index).read_text(encoding="utf-8"))
+
+    # -- diarization (kept apart from the chunks: other diarization options reuse the ASR) --
+    def save_diarization(self, stem: str, settings: str, turns: list[SpeakerTurn],
+                         provenance: dict[str, Any]) -> None:
+        atomic_write_text(self._dir(stem) / "diarization.json", json.dumps(
+            {"settings": settings, "turns": [asdict(t) for t in turns],
+             "provenance": provenance}, ensure_ascii=False) + "\n")
+
+    def load_diarization(self, stem: str, settings: str
+                         ) -> tuple[list[SpeakerTurn], dict[str, Any]] | None:
+        try:
+            d = json.loads((self._dir(stem) / "diarization.json").read_text(encoding="utf-8"))
+            if d["settings"] != settings:
+                return None
+            return [SpeakerTurn(**t) for t in d["turns"]], d["provenance"]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError):
+            return None
 
 
 __all__ = ["STATE_DIR", "JobState", "Manifest", "fingerprint"]

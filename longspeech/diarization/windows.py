@@ -1,0 +1,156 @@
+"""Speaker embeddings of sliding windows over the speech of a recording, in one streaming pass.
+
+The file is decoded block by block; Silero VAD finds speech regions as it goes and only the
+audio of regions not yet embedded is held. What grows with the recording's length is the
+result itself: two times and 256 floats per window (about 1.4 MB per hour of speech at the
+default 0.75 s hop).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..audio import SpeechDetector, VadOptions, probe, stream
+from ..audio.decode import close_iterator
+from ..types import Recording
+from .encoder import FRAME_HOP, SAMPLE_RATE, SpeakerEncoder
+
+FRAME_SECONDS = FRAME_HOP / SAMPLE_RATE
+
+# Diarization wants tight speech regions: less padding than ASR chunking uses, and shorter
+# silences close a region so that a turn change at a short gap is a region edge.
+DIARIZATION_VAD = VadOptions(min_silence=0.3, speech_pad=0.1, max_speech=30.0)
+
+
+@dataclass
+class WindowEmbeddings:
+    """Embedding windows of a recording. Window i spans [starts[i], ends[i]] s, lies in speech
+    region regions[region[i]], and has unit vector vectors[i]."""
+
+    recording: Recording
+    regions: np.ndarray      # (r, 2) float64 speech regions, seconds, in time order
+    starts: np.ndarray       # (n,) float64
+    ends: np.ndarray         # (n,) float64
+    region: np.ndarray       # (n,) int64 index into regions
+    vectors: np.ndarray      # (n, 256) float32
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+class _Samples:
+    """The decoded samples still needed: a queue of blocks with absolute offsets."""
+
+    def __init__(self) -> None:
+        self._blocks: deque[np.ndarray] = deque()
+        self._base = 0
+        self.end = 0
+
+    def append(self, block: np.ndarray) -> None:
+        self._blocks.append(block)
+        self.end += len(block)
+
+    def forget_before(self, index: int) -> None:
+        while self._blocks and self._base + len(self._blocks[0]) <= index:
+            self._base += len(self._blocks.popleft())
+
+    def slice(self, a: int, b: int) -> np.ndarray:
+        a = max(a, self._base)
+        parts, pos = [], self._base
+        for blk in self._blocks:
+            lo, hi = max(a, pos), min(b, pos + len(blk))
+            if lo < hi:
+                parts.append(blk[lo - pos:hi - pos])
+            pos += len(blk)
+            if pos >= b:
+                break
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def window_frames(n_frames: int, window: int, hop: int, min_window: int) -> list[tuple[int, int]]:
+    """[a, b) mel-frame spans of the windows over a region of n_frames frames.
+
+    Windows of `window` frames every `hop`, the last one flush with the region's end; a
+    region shorter than a window is one window of its own length (none below min_window).
+    """
+    if n_frames < min_window:
+        return []
+    if n_frames <= window:
+        return [(0, n_frames)]
+    spans = [(a, a + window) for a in range(0, n_frames - window + 1, hop)]
+    if spans[-1][1] < n_frames:
+        spans.append((n_frames - window, n_frames))
+    return spans
+
+
+def embed_windows(path: str, encoder: SpeakerEncoder, *, window: float = 1.5,
+                  hop: float = 0.75, min_window: float = 0.5, block_seconds: float = 30.0,
+                  vad: VadOptions = DIARIZATION_VAD,
+                  on_progress: Callable[[float, float], None] | None = None) -> WindowEmbeddings:
+    """Decode, detect speech and embed sliding windows, holding only unprocessed audio."""
+    rec = probe(path, checksum=False)
+    w = max(1, round(window / FRAME_SECONDS))
+    h = max(1, round(hop / FRAME_SECONDS))
+    mw = max(1, round(min_window / FRAME_SECONDS))
+    regions: list[tuple[float, float]] = []
+    starts: list[np.ndarray] = []
+    region_ix: list[np.ndarray] = []
+    vectors: list[np.ndarray] = []
+    frame_counts: list[np.ndarray] = []
+    buf = _Samples()
+    det = SpeechDetector(vad)
+
+    def handle(spans: list[tuple[float, float]]) -> None:
+        for s, e in spans:
+            a, b = round(s * SAMPLE_RATE), min(round(e * SAMPLE_RATE), buf.end)
+            samples = buf.slice(a, b)
+            if len(samples) == 0:
+                continue
+            r = len(regions)
+            regions.append((a / SAMPLE_RATE, b / SAMPLE_RATE))
+            mel = encoder.mel(samples)
+            spans_f = window_frames(len(mel), w, h, mw)
+            if not spans_f:
+                continue
+            full = [sp for sp in spans_f if sp[1] - sp[0] == w]
+            short = [sp for sp in spans_f if sp[1] - sp[0] != w]
+            for group in (full, short):
+                if not group:
+                    continue
+                batch = np.stack([mel[x:y] for x, y in group])
+                vectors.append(encoder.embed(batch))
+                starts.append(a / SAMPLE_RATE + np.array([x for x, _ in group]) * FRAME_SECONDS)
+                frame_counts.append(np.array([y - x for x, y in group]))
+                region_ix.append(np.full(len(group), r, np.int64))
+
+    blocks = stream(path, block_seconds=block_seconds)
+    done = 0
+    try:
+        for block in blocks:
+            buf.append(block)
+            done += len(block)
+            handle(det.push(block))
+            buf.forget_before(int(det.settled * SAMPLE_RATE))
+            if on_progress is not None:
+                on_progress(done / SAMPLE_RATE, rec.duration)
+        handle(det.finish())
+    finally:
+        close_iterator(blocks)
+
+    if not starts:
+        return WindowEmbeddings(rec, np.asarray(regions, np.float64).reshape(-1, 2),
+                                np.zeros(0), np.zeros(0), np.zeros(0, np.int64),
+                                np.zeros((0, 256), np.float32))
+    st = np.concatenate(starts)
+    en = st + np.concatenate(frame_counts) * FRAME_SECONDS
+    ri = np.concatenate(region_ix)
+    vec = np.concatenate(vectors)
+    order = np.lexsort((st, ri))
+    ok = np.isfinite(vec[order]).all(axis=1)   # an all-silent window has no direction
+    order = order[ok]
+    return WindowEmbeddings(rec, np.asarray(regions, np.float64).reshape(-1, 2),
+                            st[order], en[order], ri[order], vec[order])
