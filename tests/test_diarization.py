@@ -102,7 +102,7 @@ def test_two_voice_dialog_der(backend, dialog, dialog_annotation):
     assert isinstance(backend, Backend)
     ref = _reference(dialog)
     der = DiarizationErrorRate(collar=0.25)(ref, dialog_annotation)
-    # measured 1.2% (all of it speech-boundary timing); bound leaves room for other CPUs
+    # measured 0.8%, nearly all of it speech-boundary timing; the bound leaves margin
     assert der < 0.05, der
     assert dialog_annotation.labels() == ["SPEAKER_00", "SPEAKER_01"]
 
@@ -126,9 +126,20 @@ def test_four_voice_meeting_count_and_der(backend, meeting):
     ref = _reference(meeting)
     assert len(ann.labels()) == 4
     der = DiarizationErrorRate(collar=0.25)(ref, ann)
-    assert der < 0.06, der  # measured 1.7% with noise at 20 dB SNR
+    assert der < 0.06, der  # measured 1.9% with noise at 20 dB SNR
     extent = ann.get_timeline().extent()
     assert extent.start >= 0 and extent.end <= 100.0
+
+
+@pytest.mark.slow
+def test_ten_minute_noisy_meeting_of_five(backend, tmp_path):
+    spec = RecordingSpec(seed=11, duration=600.0, speakers=5, snr_db=15.0, noise="pink",
+                         overlap=True, long_silence_prob=0.1)
+    paths = write_recording(spec, tmp_path, "meeting5")
+    ann = backend.diarize(paths.audio, DiarizationOptions())
+    assert len(ann.labels()) == 5
+    der = DiarizationErrorRate(collar=0.25)(_reference(paths), ann)
+    assert der < 0.06, der  # the benchmark's noisy 10-minute meetings measure 2-3%
 
 
 def test_fixed_speaker_count_is_honoured(backend, meeting):

@@ -187,8 +187,8 @@ def _fold(vectors: np.ndarray, centroids: np.ndarray, lo: int, min_fraction: flo
 
 
 def cluster(vectors: np.ndarray, *, bounds: tuple[int, int | None], method: str = "spectral",
-            threshold: float = 0.3, min_fraction: float = 0.04, merge_similarity: float = 0.9,
-            max_windows: int = 1500, refine_steps: int = 5) -> Clusters:
+            threshold: float = 0.3, min_fraction: float = 0.02, merge_similarity: float = 0.9,
+            max_windows: int = 1000, refine_steps: int = 5) -> Clusters:
     """Labels for every row of `vectors` (unit vectors) with a speaker count in `bounds`."""
     n = len(vectors)
     lo, hi = bounds
@@ -197,13 +197,14 @@ def cluster(vectors: np.ndarray, *, bounds: tuple[int, int | None], method: str 
     if n == 1 or hi == 1:
         c = normalise(vectors.mean(axis=0, keepdims=True))
         return Clusters(np.zeros(n, np.int64), c.astype(np.float32), 1)
-    x = vectors[subset_indices(n, max_windows)].astype(np.float64)
+    # float32 throughout: the affinity matrices are the largest allocations here
+    x = vectors[subset_indices(n, max_windows)].astype(np.float32)
     if method == "spectral":
         labels, estimated = spectral(x, lo, hi)
     else:
         min_size = max(2, int(np.ceil(min_fraction * len(x))))
         labels, estimated = agglomerative(x, lo, hi, threshold, min_size)
     centroids = _centroids(x, labels)
-    labels_all, centroids = _fold(vectors, centroids.astype(vectors.dtype), lo, min_fraction,
+    labels_all, centroids = _fold(vectors, centroids.astype(np.float32), lo, min_fraction,
                                   merge_similarity, refine_steps)
     return Clusters(labels_all.astype(np.int64), centroids.astype(np.float32), estimated)

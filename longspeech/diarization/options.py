@@ -49,9 +49,9 @@ class DiarizationOptions:
     min_window: float = 0.5
     clustering: str = "spectral"
     threshold: float = 0.3
-    min_cluster_fraction: float = 0.04
+    min_cluster_fraction: float = 0.02
     merge_similarity: float = 0.9
-    max_cluster_windows: int = 1500
+    max_cluster_windows: int = 1000
     frame: float = 0.05
     smoothing: float = 0.5
     min_turn: float = 0.3
