@@ -41,7 +41,7 @@ def get_engine(asr: AsrOptions) -> Engine:
     fields = ("model", "engine", "device", "compute_type", "cpu_threads", "beam_size",
               "temperatures", "compression_ratio_threshold", "log_prob_threshold",
               "no_speech_threshold", "length_penalty", "word_timestamps", "initial_prompt",
-              "language", "task", "batch_size", "max_segment_seconds")
+              "language", "task", "batch_size", "max_segment_seconds", "word_time_correction")
     return _engine(tuple((f, getattr(asr, f)) for f in fields))
 
 

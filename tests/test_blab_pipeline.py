@@ -98,3 +98,36 @@ def test_synthetic_items_ground_truth_matches_the_words(tmp_path):
     assert total == round(meta["duration"])
     spk = json.loads(files["speaker_number_estimation"].read_text())[0]["groundtruth"]
     assert spk == len(meta["speakers"]) and 2 <= spk <= 5
+
+
+def test_numbers_written_in_digits_are_found_as_spoken_words():
+    assert A.spoken("17th") == ["seventeenth"]
+    assert A.spoken("1965,") == ["nineteen", "sixty", "five"]
+    assert A.spoken("3.45") == ["three", "forty", "five"]
+    assert A.spoken("20%") == ["twenty", "percent"]
+    assert A.spoken("twenty-five") == ["twenty", "five"]
+    assert A.spoken("Felix.") == ["Felix"]
+    segs = [_seg([(" On", 1.0, 1.2), (" the", 1.2, 1.3), (" 17th", 1.3, 1.8), (" of", 1.8, 1.9),
+                  (" May,", 1.9, 2.3), (" in", 2.4, 2.5), (" 1965.", 2.5, 3.4)])]
+    tr = Transcript(Recording("n", "n.flac", 5.0, 16000, 1), "en", segs, [], {})
+    q = "Locate the exact start and end times of these words in the audio: seventeenth, sixty."
+    got = json.loads(A.answer("word_localization", q, tr))
+    # "1965" is nineteen (8 letters) sixty (5) five (4): sixty takes 5/17 of 2.5-3.4 s.
+    assert got == [{"word": "seventeenth", "start": 1.3, "end": 1.8},
+                   {"word": "sixty", "start": pytest.approx(2.5 + 0.9 * 8 / 17, abs=1e-3),
+                    "end": pytest.approx(2.5 + 0.9 * 13 / 17, abs=1e-3)}]
+
+
+def test_names_at_sentence_starts_are_kept_unless_common_words():
+    segs = [_seg([(" Thomas", 1.0, 1.4), (" will", 1.4, 1.6), (" keep", 1.6, 1.9),
+                  (" it.", 1.9, 2.1)]),
+            _seg([(" Honestly,", 3.0, 3.5), (" the", 3.5, 3.6), (" Apple", 3.6, 4.0),
+                  (" is", 4.0, 4.1), (" red.", 4.1, 4.4)]),
+            _seg([(" Could", 5.0, 5.3), (" you", 5.3, 5.4), (" eat", 5.4, 5.6),
+                  (" an", 5.6, 5.7), (" apple", 5.7, 6.0), (" with", 6.0, 6.2),
+                  (" Laura?", 6.2, 6.7)])]
+    tr = Transcript(Recording("n", "n.flac", 8.0, 16000, 1), "en", segs, [], {})
+    got = json.loads(A.answer("named_entity_localization", "Find the names.", tr))
+    # "Thomas" never appears in lower case and is no common word; "Honestly" and "Could" are
+    # common words; "Apple" is also written "apple", so its capital is not a name's.
+    assert [(g["entity"], g["start"]) for g in got] == [("Thomas", 1.0), ("Laura", 6.2)]

@@ -123,7 +123,8 @@ class Ct2Engine:
 
     def _segments(self, c: ChunkAudio, words: list[Word], text: str, avg_lp: float, nsp: float,
                   cr: float, temperature: float) -> list[Segment]:
-        return build_segments(c.chunk, words, text, self.opts, avg_lp, nsp, cr, temperature)
+        return build_segments(c.chunk, words, text, self.opts, avg_lp, nsp, cr, temperature,
+                              c.samples)
 
     def _fallback(self, c: ChunkAudio, language: str) -> list[Segment]:
         """Decode one chunk alone with faster-whisper's temperature fallback and guards."""

@@ -154,5 +154,5 @@ class TransformersEngine:
             words = [Word(w["word"], c.chunk.start + w["start"], c.chunk.start + w["end"],
                           w["probability"]) for w in align_words(dec, tok)]
             results.append(build_segments(c.chunk, words, text, self.opts, dec.avg_logprob,
-                                          dec.no_speech_prob, cr, temperature))
+                                          dec.no_speech_prob, cr, temperature, c.samples))
         return results

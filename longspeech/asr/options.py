@@ -31,6 +31,9 @@ class AsrOptions:
     no_speech_threshold: float | None = 0.6
     length_penalty: float = 1.0
     word_timestamps: bool = True
+    # Calibrated shift of the cross-attention word times and trimming of words over silences
+    # (see word_times.py); False keeps the raw DTW times.
+    word_time_correction: bool = True
     initial_prompt: str | None = None
     device: str = "cpu"
     compute_type: str = "auto"   # ct2: int8 on CPU, float16 on CUDA

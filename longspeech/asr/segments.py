@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..types import Chunk, Segment, Word, round_time
 from .options import AsrOptions
+from .word_times import calibration, correct_word_times
 
 _SENTENCE_END = (".", "?", "!", "。", "？", "！")
 
@@ -63,10 +66,17 @@ def clean_words(words: Sequence[Word], start: float, end: float) -> list[Word]:
 
 def build_segments(chunk: Chunk, words: Sequence[Word], text: str, opts: AsrOptions,
                    avg_logprob: float, no_speech_prob: float, compression_ratio: float,
-                   temperature: float) -> list[Segment]:
-    """A chunk's decode as segments: sentence-split words, or one segment without word times."""
+                   temperature: float, samples: np.ndarray | None = None) -> list[Segment]:
+    """A chunk's decode as segments: sentence-split words, or one segment without word times.
+
+    Both engines come through here, so word times get the same correction (word_times.py:
+    calibrated shift, snapping to the pauses in `samples`, the chunk's audio) and the same
+    clamping into the chunk."""
     meta = dict(avg_logprob=round(avg_logprob, 4), no_speech_prob=round(no_speech_prob, 4),
                 compression_ratio=round(compression_ratio, 4), temperature=temperature)
+    if opts.word_time_correction and words:
+        words = correct_word_times([w for w in words if w.word.strip()], samples, chunk.start,
+                                   calibration(opts.model))
     cleaned = clean_words(words, chunk.start, chunk.end)
     if cleaned:
         return words_to_segments(cleaned, chunk.index, max_seconds=opts.max_segment_seconds,

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from functools import lru_cache
 
+from ..synth.numbers import clock, ordinal, spell, year
 from ..types import Segment, Transcript
 
 _STRIP = re.compile(r"[^\w'-]")
@@ -39,8 +41,61 @@ def _plain(word: str) -> str:
     return _STRIP.sub("", word)
 
 
+_ORDINAL = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)$")
+_CLOCK = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+_DECIMAL = re.compile(r"^(\d+)\.(\d+)$")
+_INTEGER = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
+
+
+def spoken(token: str) -> list[str]:
+    """The words a written token stands for when read aloud, for a token Whisper writes in
+    digits: "17th" -> seventeenth, "1965" -> nineteen sixty five, "3.45" -> three forty
+    five, "20%" -> twenty percent; hyphenated tokens split ("twenty-five"). Other tokens are
+    returned as they are (punctuation stripped)."""
+    t = token.strip().strip("\"'.,;:!?()[]")
+    if "-" in t.strip("-"):
+        return [w for part in t.split("-") for w in spoken(part)]
+    percent = t.endswith("%")
+    t = t.rstrip("%")
+    words: str | None = None
+    if (m := _ORDINAL.match(t)) and 1 <= int(m.group(1)) <= 31:
+        words = ordinal(int(m.group(1)))
+    elif (m := _CLOCK.match(t)) and int(m.group(1)) <= 23 and int(m.group(2)) <= 59 \
+            and not percent:
+        words = clock(int(m.group(1)), int(m.group(2)))
+    elif m := _DECIMAL.match(t):
+        if int(m.group(1)) < 1_000_000:
+            words = f"{spell(int(m.group(1)))} point " + " ".join(spell(int(d))
+                                                                 for d in m.group(2))
+    elif _INTEGER.match(t):
+        n = int(t.replace(",", ""))
+        if len(t) == 4 and 1100 <= n <= 2099 and not percent:
+            words = year(n)
+        elif n < 1_000_000:
+            words = spell(n)
+    if words is None:
+        plain = _plain(token)
+        return [plain] if plain else []
+    return words.split() + (["percent"] if percent else [])
+
+
 def _words(tr: Transcript) -> list[tuple[str, float, float]]:
-    return [(_plain(w.word), w.start, w.end) for w in tr.words if _plain(w.word)]
+    """The transcript's spoken words with times. A token read as several words (a number in
+    digits, a hyphenated compound) shares its span among them by their lengths."""
+    out: list[tuple[str, float, float]] = []
+    for w in tr.words:
+        parts = spoken(w.word)
+        if len(parts) <= 1:
+            out += [(p, w.start, w.end) for p in parts]
+            continue
+        sizes = [len(p) for p in parts]
+        total, acc = sum(sizes), 0
+        for p, n in zip(parts, sizes):
+            a = w.start + (w.end - w.start) * acc / total
+            acc += n
+            b = w.start + (w.end - w.start) * acc / total
+            out.append((p, round(a, 3), round(b, 3)))
+    return out
 
 
 # -- localization ----------------------------------------------------------------------------
@@ -92,22 +147,53 @@ def advertisement_localization(tr: Transcript) -> str:
     return json.dumps([{"advertisement": t, "start": a, "end": b} for a, b, t in ad_spans(tr)])
 
 
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Lower-case English words that Whisper's byte-level BPE vocabulary holds as one token
+    after a space: frequent words of its English training text. A name's lower-case form is
+    rarely one ("thomas", "laura" split), so a capitalised word whose lower-case form is in
+    here is probably an ordinary word. Empty when the embedded model is not installed."""
+    from ..errors import LongspeechError
+    from ..models.registry import ct2_dir
+
+    try:
+        vocab = json.loads((ct2_dir("tiny.en") / "tokenizer.json").read_text())["model"]["vocab"]
+    except (LongspeechError, OSError, KeyError, ValueError):
+        return frozenset()
+    return frozenset(t[1:] for t in vocab if t.startswith("\u0120") and t[1:].isalpha()
+                     and t[1:].islower())
+
+
 def names(tr: Transcript) -> list[tuple[str, float, float]]:
-    """Capitalised words inside a sentence (Whisper capitalises proper names), and at a
-    sentence start those also seen capitalised inside one; minus advertisement brands."""
+    """Capitalised words inside a sentence (Whisper capitalises proper names) unless the
+    transcript also writes them in lower case and they are common words ("the Apple" beside
+    "an apple"); at a sentence start, capitalisation says nothing, so there a word counts when
+    it is seen capitalised inside a sentence too, or when it is never written in lower case
+    and is not a common word. Minus dates, greetings and advertisement brands."""
     brand_words = {w for _, _, t in ad_spans(tr) for w in re.findall(r"[A-Z][\w']+", t)}
+    common = common_words()
+    lower: set[str] = set()
     found: list[tuple[str, float, float, bool]] = []
     for seg in _sentences(tr):
         sentence_start = True
         for w in seg.words:
             text = w.word.strip()
             plain = _plain(text)
-            if plain and plain[0].isupper() and plain not in NOT_NAMES \
+            if plain and plain[0].islower():
+                lower.add(plain)
+            elif plain and plain[0].isupper() and plain not in NOT_NAMES \
                     and plain not in brand_words:
                 found.append((plain, w.start, w.end, sentence_start))
             sentence_start = text.endswith((".", "?", "!"))
+
+    def ordinary(n: str) -> bool:
+        return n.lower().split("'")[0] in common
+
     inside = {n for n, _, _, first in found if not first}
-    return [(n, s, e) for n, s, e, first in found if not first or n in inside]
+    keep = {n for n in inside if not (n.lower() in lower and ordinary(n))}
+    keep |= {n for n, _, _, first in found
+             if first and n.lower() not in lower and not ordinary(n)}
+    return [(n, s, e) for n, s, e, _ in found if n in keep]
 
 
 def named_entity_localization(tr: Transcript) -> str:

@@ -182,10 +182,15 @@ def questions(r: BlabRecording, seed: int) -> dict[str, dict[str, Any]]:
     rng = random.Random(f"longspeech.blab.q:{seed}")
     out: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = {}
+    spellings: dict[str, set[str]] = {}
     for w in r.words:
+        spellings.setdefault(w["word"].lower(), set()).add(w["word"])
         if not w["ad"] and len(w["word"]) > 3:
             counts[w["word"]] = counts.get(w["word"], 0) + 1
-    targets = rng.sample(sorted(x for x, c in counts.items() if c <= 3), 5)
+    # a target spelled two ways ("About" / "about") would make the question ambiguous: the
+    # scorer is case-sensitive, the question is not
+    targets = rng.sample(sorted(x for x, c in counts.items()
+                                if c <= 3 and len(spellings[x.lower()]) == 1), 5)
     gt = [{"word": w["word"], "start": w["start"], "end": w["end"]} for w in r.words
           if w["word"] in targets]
     out["word_localization"] = _item(

@@ -112,7 +112,8 @@ class FusionTranscriber:
         words = [Word(w["word"], c.start + w["start"], c.start + w["end"], w["probability"])
                  for w in align_words(scored, tok)]
         return build_segments(c, words, res.text, self._asr_opts, scored.avg_logprob,
-                              scored.no_speech_prob, compression_ratio(res.text), 0.0)
+                              scored.no_speech_prob, compression_ratio(res.text), 0.0,
+                              chunk.samples)
 
     def transcribe_chunks(self, chunks: Iterable[AudioChunk],
                           on_chunk: Callable[[AudioChunk], None] | None = None
