@@ -396,11 +396,11 @@ def check_plan(regions, chunks, max_chunk=30.0):
         assert e <= s2
     for s, e in chunks:
         assert 0 < e - s <= max_chunk + 1e-9
-    for rs, re in regions:                          # all speech covered
-        covered = sum(max(0.0, min(re, e) - max(rs, s)) for s, e in chunks)
-        assert covered == pytest.approx(re - rs, abs=1e-6)
-        if re - rs <= max_chunk:                    # a short region is never cut
-            assert any(s <= rs and re <= e for s, e in chunks)
+    for rs, rend in regions:                          # all speech covered
+        covered = sum(max(0.0, min(rend, e) - max(rs, s)) for s, e in chunks)
+        assert covered == pytest.approx(rend - rs, abs=1e-6)
+        if rend - rs <= max_chunk:                    # a short region is never cut
+            assert any(s <= rs and rend <= e for s, e in chunks)
 
 
 def test_plan_properties_random():

@@ -322,3 +322,32 @@ def test_pyannote_local_pipeline_runs_end_to_end(tmp_path, dialog):
         assert 0.0 <= extent.start and extent.end <= 10.0
     assert seen and seen[-1].seconds_done == seen[-1].total_seconds == 10.0
     assert backend.describe()["source"] == "local"
+
+
+# -- bounded clustering and real speech --------------------------------------------------------
+
+def test_clustering_many_windows_uses_a_bounded_subset_and_labels_every_window():
+    """40,000 windows (about 8 hours at 0.75 s hop) of three voices: the speaker count and
+    every label come out right while the affinity matrix stays max_windows wide."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from longspeech.diarization.clustering import cluster, normalise, subset_indices
+
+    rng = np.random.default_rng(0)
+    centres = normalise(rng.normal(size=(3, 256)))
+    truth = rng.integers(0, 3, 40_000)
+    vectors = normalise(centres[truth] + 0.04 * rng.normal(size=(40_000, 256))).astype(np.float32)
+    sub = subset_indices(len(vectors), 1000)
+    assert len(sub) == 1000 and len(np.unique(sub)) == 1000
+    for method in ("spectral", "agglomerative"):
+        result = cluster(vectors, bounds=(1, None), method=method, max_windows=1000)
+        assert result.estimated == 3 and len(result.labels) == len(vectors)
+        assert adjusted_rand_score(truth, result.labels) == 1.0
+
+
+def test_a_real_single_speaker_clip_gives_one_speaker(backend):
+    from .speech import JFK
+
+    ann = backend.diarize(str(JFK), DiarizationOptions())
+    assert ann.labels() == ["SPEAKER_00"]
+    assert ann.get_timeline().support().duration() > 0.6 * sf.info(str(JFK)).duration

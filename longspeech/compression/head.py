@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from ..errors import InvalidOptionError, ModelNotAvailableError
+from ..outputs.writers import atomic_write
 
 CONFIG_FILE = "density_head.json"
 WEIGHTS_FILE = "density_head.safetensors"
@@ -115,9 +114,9 @@ class CTCDensityHead(nn.Module):
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        _atomic(out / WEIGHTS_FILE, lambda p: save_file(state, str(p)))
-        _atomic(out / CONFIG_FILE,
-                lambda p: p.write_text(json.dumps(asdict(self.config), indent=1) + "\n"))
+        atomic_write(out / WEIGHTS_FILE, lambda p: save_file(state, str(p)))
+        atomic_write(out / CONFIG_FILE,
+                     lambda p: p.write_text(json.dumps(asdict(self.config), indent=1) + "\n"))
         return out
 
     @classmethod
@@ -134,14 +133,3 @@ class CTCDensityHead(nn.Module):
         head = cls(config)
         head.load_state_dict(state)
         return head.to(device).eval()
-
-
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

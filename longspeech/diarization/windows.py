@@ -149,11 +149,11 @@ def embed_windows(path: str, encoder: SpeakerEncoder, *, window: float = 1.5,
                                 np.zeros((0, 256), np.float32))
     # regions arrive in time order and each region's windows in start order: no sort needed
     st = np.concatenate(starts)
-    del starts
+    starts.clear()   # free the per-region arrays before the next copies
     en = st + np.concatenate(frame_counts) * FRAME_SECONDS
     ri = np.concatenate(region_ix)
     vec = np.concatenate(vectors)
-    del vectors
+    vectors.clear()
     ok = np.isfinite(vec).all(axis=1)   # an all-silent window has no direction
     if not ok.all():
         st, en, ri, vec = st[ok], en[ok], ri[ok], vec[ok]

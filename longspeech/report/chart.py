@@ -6,10 +6,9 @@ state or needs a display, and works inside servers and worker processes.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from ..outputs.writers import atomic_write
 from ..types import Transcript
 from .html import human_duration
 from .stats import summarize
@@ -45,17 +44,7 @@ def talk_time_chart(transcript: Transcript, out_png: str | Path, *, dpi: int = 1
         ax.spines[side].set_visible(False)
     fig.tight_layout()
 
-    out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".png", dir=out.parent)
-    os.close(fd)
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a chart is an ordinary file
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    out = atomic_write(Path(out_png), lambda p: fig.savefig(p, format="png",
+                                                         metadata={"Software": None}),
+                       suffix=".png")
     return out
