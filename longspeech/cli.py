@@ -261,7 +261,7 @@ def train_cmd(
     what: Annotated[str, typer.Argument(help="ctc (the CTC density head) or lslm (projector)")],
 ) -> None:
     """Train the speech-language model's parts (options: --out --steps --batch-size --lr
-    --seed --threads --lora-r --eval-items)."""
+    --sentences --facts --spans --seed --threads --lora-r --eval-items)."""
     from .compression.training.__main__ import main as train_main
 
     raise typer.Exit(train_main([what, *ctx.args]))

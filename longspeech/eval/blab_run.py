@@ -95,6 +95,25 @@ def pipeline_predictions(items: dict[str, list[dict[str, Any]]],
     return out
 
 
+def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio_dir: Path,
+                     window: int = 750) -> dict[str, list[dict[str, str]]]:
+    """The speech-language model hears each recording compressed to `window` vectors and
+    answers the question itself, as the audio LMs of the benchmark do."""
+    from ..qa import AskOptions, ask
+
+    opts = AskOptions()
+    out: dict[str, list[dict[str, str]]] = {}
+    for task, task_items in items.items():
+        out[task] = []
+        for it in task_items:
+            prompt = prediction_prompt(task, it["question"])
+            answer = ask(audio_dir / Path(it["audio"]).name, prompt, "lslm", window,
+                         options=opts)
+            out[task].append({"audio": it["audio"], "prompt": prompt,
+                              "prediction": answer.text})
+    return out
+
+
 def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
              out_dir: str | Path, opts: BlabRunOptions | None = None,
              progress: ProgressCallback = no_progress) -> BlabResults:
@@ -107,17 +126,14 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
     if opts.system.startswith("predictions:"):
         given = read_predictions(opts.system.split(":", 1)[1])
         preds = {t: given for t in items}
+    elif opts.system == "lslm":
+        preds = lslm_predictions(items, audio_dir)
     else:
         names = sorted({Path(it["audio"]).name for its in items.values() for it in its})
         paths = [audio_dir / n for n in names]
         transcripts, results.failed = _transcribe_all(paths, out / "transcripts", opts,
                                                       progress)
-        if opts.system == "pipeline":
-            preds = pipeline_predictions(items, transcripts)
-        else:
-            from .blab_lslm import lslm_predictions
-
-            preds = lslm_predictions(items, audio_dir, transcripts)
+        preds = pipeline_predictions(items, transcripts)
     for task, task_items in items.items():
         write_predictions(out / "predictions" / f"{task}.json", preds[task])
         results.scores[task] = score(task, task_items, preds[task], offset=opts.offset)

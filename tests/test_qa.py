@@ -1,0 +1,217 @@
+"""Question answering over recordings: cascade from a transcript, the embedded speech-language
+model on synthesised speech, Qwen2-Audio with fusion on a tiny random config, batch input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from longspeech.compression import CompressionOptions, CTCDensityHead, DensityHeadConfig
+from longspeech.errors import InvalidOptionError
+from longspeech.qa import AskOptions, answers_json, ask, ask_batch, format_transcript, read_items
+from longspeech.qa.cascade import cascade_messages, clock, relevant_lines
+from longspeech.types import Recording, Segment, Transcript
+
+
+def meeting() -> Transcript:
+    segs = [Segment(1.2, 4.0, "Good morning everyone, let us start.", [], "spk0"),
+            Segment(4.5, 9.0, "The budget report is due on Friday.", [], "spk1"),
+            Segment(65.0, 70.0, "Maria bought the green bicycle in the market.", [], "spk0"),
+            Segment(3725.0, 3728.0, "Thanks, see you next week.", [], None)]
+    return Transcript(Recording("m", "m.wav", 3730.0, 16000, 1), "en", segs, ["spk0", "spk1"],
+                      {})
+
+
+# -- cascade -------------------------------------------------------------------------------
+
+def test_transcript_lines_carry_times_and_speakers():
+    assert clock(83.4) == "01:23" and clock(3723) == "1:02:03"
+    lines = format_transcript(meeting()).splitlines()
+    assert lines == ["[00:01] spk0: Good morning everyone, let us start.",
+                     "[00:04] spk1: The budget report is due on Friday.",
+                     "[01:05] spk0: Maria bought the green bicycle in the market.",
+                     "[1:02:05] Thanks, see you next week."]
+    msgs = cascade_messages(meeting(), "Who bought the bicycle?")
+    assert msgs[-1]["content"].endswith("Question: Who bought the bicycle?")
+
+
+def test_a_transcript_longer_than_the_budget_keeps_the_lines_about_the_question():
+    filler = [f"[{i:02d}:00] spk0: We talked about the weather and the traffic again."
+              for i in range(40)]
+    lines = filler[:25] + ["[25:30] spk1: Maria bought the green bicycle in the market."] + \
+        filler[25:]
+    words = lambda text: len(text.split())  # noqa: E731
+    kept = relevant_lines(lines, "Who bought the green bicycle?", 40, words)
+    assert lines[25] in kept and sum(words(k) + 1 for k in kept) <= 40
+    assert kept == [line for line in lines if line in kept]   # time order kept
+    msgs = cascade_messages("\n".join(lines), "Who bought the green bicycle?", 40, words)
+    assert "Maria bought" in msgs[-1]["content"] and "[39:00]" not in msgs[-1]["content"]
+    whole = cascade_messages("\n".join(lines), "Who bought the green bicycle?", 10_000, words)
+    assert "[39:00]" in whole[-1]["content"]
+
+
+def test_cascade_answers_from_a_transcript():
+    tr = meeting()
+    who = ask(None, "Who bought the green bicycle?", mode="cascade", transcript=tr)
+    assert who.mode == "cascade" and "Maria" in who.text
+    when = ask(None, "When is the budget report due?", mode="cascade", transcript=tr)
+    assert "Friday" in when.text
+
+
+def test_cascade_reads_a_transcript_file(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text(meeting().to_json())
+    answer = ask(None, "Who bought the green bicycle?", mode="cascade", transcript=str(path))
+    assert "Maria" in answer.text
+
+
+def test_bad_requests_say_what_to_do():
+    with pytest.raises(InvalidOptionError, match="empty"):
+        ask(None, "  ", mode="cascade", transcript=meeting())
+    with pytest.raises(InvalidOptionError, match="mode"):
+        ask(None, "Who?", mode="oracle", transcript=meeting())  # type: ignore[arg-type]
+    with pytest.raises(InvalidOptionError, match="needs the audio"):
+        ask(None, "Who?")
+    with pytest.raises(InvalidOptionError, match="method"):
+        AskOptions(method="magic")
+
+
+# -- LongSpeech-Eval input -----------------------------------------------------------------
+
+def test_longspeech_eval_items_resolve_relative_paths(tmp_path):
+    (tmp_path / "a").mkdir()
+    src = tmp_path / "a" / "eval.json"
+    src.write_text(json.dumps([{"path": "x.wav", "question": "Q1?"},
+                               {"path": "/abs/y.wav", "question": "Q2?", "id": 7}]))
+    items = read_items(src)
+    assert items == [{"path": str(tmp_path / "a" / "x.wav"), "question": "Q1?"},
+                     {"path": "/abs/y.wav", "question": "Q2?", "id": 7}]
+    src.write_text(json.dumps([{"path": "x.wav"}]))
+    with pytest.raises(InvalidOptionError, match="question"):
+        read_items(src)
+
+
+# -- the embedded speech-language model on synthesised speech ------------------------------
+
+FACTS = [
+    ("Oliver works as a baker near the station.", "What does Oliver work as?", "baker"),
+    ("The favorite color of Laura is purple.", "What is the favorite color of Laura?",
+     "purple"),
+]
+
+
+@pytest.fixture(scope="module")
+def spoken(tmp_path_factory):
+    import soundfile as sf
+
+    from longspeech.synth import DEFAULT_CACHE, DEFAULT_VOICES
+
+    d = tmp_path_factory.mktemp("spoken")
+    paths = []
+    for i, (sentence, _, _) in enumerate(FACTS):
+        r = DEFAULT_CACHE.get(DEFAULT_VOICES[0], sentence)
+        audio = np.concatenate([np.zeros(4000, np.float32), r.audio, np.zeros(4000, np.float32)])
+        sf.write(d / f"fact{i}.wav", audio, 16000)
+        paths.append(d / f"fact{i}.wav")
+    return paths
+
+
+def test_lslm_hears_the_spoken_sentence(spoken):
+    """The small shipped model is no oracle (about 40% of held-out questions right, see
+    benchmarks/README.md), but what it writes comes from the audio: its transcriptions of two
+    different sentences differ and keep most of their words (a model that ignores the speech
+    and writes one fluent sentence for every clip scores a WER near 1 here)."""
+    from longspeech.eval import word_error_rate
+    from longspeech.qa import TRANSCRIBE
+
+    heard = [ask(path, TRANSCRIBE, window=750) for path in spoken]
+    assert heard[0].text != heard[1].text
+    assert word_error_rate([s for s, _, _ in FACTS], [a.text for a in heard]) < 0.75, heard
+    for path, (_, question, _) in zip(spoken, FACTS):
+        answer = ask(path, question, window=750)
+        assert answer.text.strip() and answer.mode == "lslm"
+        assert answer.frames == answer.speech_tokens
+        assert 60 <= answer.frames <= 125  # ~3-4 s at 25 frames/s, not compressed at L=750
+
+
+def test_lslm_batch_reads_longspeech_eval_format(spoken, tmp_path):
+    src = tmp_path / "eval.json"
+    src.write_text(json.dumps([{"path": str(p), "question": q}
+                               for p, (_, q, _) in zip(spoken, FACTS)]))
+    answers = ask_batch(src, window=12)
+    assert [a.speech_tokens for a in answers] == [12, 12]
+    out = json.loads(answers_json(answers))
+    assert [o["question"] for o in out] == [q for _, q, _ in FACTS]
+    assert all(o["path"] == str(p) for o, p in zip(out, spoken))
+
+
+# -- Qwen2-Audio: fusion before its encoder LayerNorm / projector (tiny random model) -------
+
+@pytest.fixture(scope="module")
+def tiny_qwen():
+    from transformers import (AutoTokenizer, Qwen2AudioConfig,
+                              Qwen2AudioForConditionalGeneration, WhisperFeatureExtractor)
+
+    from longspeech.llm import converted_dir
+    from longspeech.qa.qwen2audio import Qwen2AudioLSLM
+
+    tok = AutoTokenizer.from_pretrained(converted_dir("smollm2"))
+    tok.add_special_tokens({"additional_special_tokens": ["<|audio_bos|>", "<|AUDIO|>",
+                                                          "<|audio_eos|>"]})
+    cfg = Qwen2AudioConfig(
+        audio_config=dict(d_model=32, encoder_layers=1, encoder_attention_heads=2,
+                          encoder_ffn_dim=64, num_mel_bins=128, max_source_positions=1500),
+        text_config=dict(model_type="qwen2", vocab_size=len(tok), hidden_size=32,
+                         intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                         num_key_value_heads=1),
+        audio_token_id=tok.convert_tokens_to_ids("<|AUDIO|>"))
+    torch.manual_seed(0)
+    model = Qwen2AudioForConditionalGeneration(cfg).eval()
+    head = CTCDensityHead(DensityHeadConfig(d_enc=32, d_model=32, vocab_size=10))
+    return Qwen2AudioLSLM(model, tok, WhisperFeatureExtractor(feature_size=128), head)
+
+
+def noise(seconds: float) -> np.ndarray:
+    return (np.random.default_rng(0).standard_normal(int(16000 * seconds)) * 0.05
+            ).astype(np.float32)
+
+
+def test_qwen2audio_uncompressed_path_equals_the_models_own(tiny_qwen):
+    """With L above the frame count, our inputs give exactly the logits of Qwen2-Audio's own
+    audio path (its processor-style input with one <|AUDIO|> token per frame)."""
+    q = tiny_qwen
+    clip = noise(10.0)
+    states = q.encode(clip)
+    assert states.shape == (250, 32)  # 10 s at 25 frames/s, before the final LayerNorm
+    ids, embeds, mask = q.inputs(states, "What is said?", 10_000)
+    feats = q.feature_extractor(clip, sampling_rate=16000, padding="max_length",
+                                return_attention_mask=True, return_tensors="pt")
+    with torch.no_grad():
+        own = q.model(input_ids=ids, input_features=feats.input_features,
+                      feature_attention_mask=feats.attention_mask, attention_mask=mask).logits
+        ours = q.model(inputs_embeds=embeds, attention_mask=mask).logits
+    assert int((ids == q.audio_token_id).sum()) == 250
+    assert torch.allclose(own, ours, atol=1e-5)
+
+
+def test_qwen2audio_long_audio_is_fused_to_the_window_end_to_end(tiny_qwen):
+    from longspeech.compression import compress
+
+    q = tiny_qwen
+    audio = noise(36.0)  # two clips: 30 + 6 s
+    states = q.encode(audio)
+    assert states.shape == (750 + 150, 32)
+    ids, embeds, _ = q.inputs(states, "Summarise.", 100)
+    audio_pos = (ids[0] == q.audio_token_id).nonzero()[:, 0]
+    assert len(audio_pos) == 100 and int(audio_pos[-1] - audio_pos[0]) == 99
+    # fused (density-weighted, pre-LN) -> the encoder's LayerNorm -> the projector
+    fused = compress(states, q.head.density, 100, CompressionOptions())
+    expected = q.projector(q.tower.layer_norm(fused))
+    assert torch.allclose(embeds[0, audio_pos], expected, atol=1e-6)
+    text, frames, kept = q.answer(audio, "Summarise.", 100, max_new_tokens=4)
+    assert (frames, kept) == (900, 100) and isinstance(text, str)
+    avg = q.inputs(states, "Summarise.", 100, CompressionOptions(method="avgpool"))[0]
+    assert int((avg == q.audio_token_id).sum()) == 100
