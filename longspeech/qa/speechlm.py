@@ -105,8 +105,9 @@ class SpeechLM(nn.Module):
         """Pad a list of (T_i, d) pre-LN states and shorten each to at most `window` frames:
         ((B, W, d), lengths)."""
         opts = options or CompressionOptions(schedule="pool")
-        rows = [torch.as_tensor(np.asarray(s) if not isinstance(s, Tensor) else s,
-                                dtype=torch.float32) for s in states]
+        # cached states may be read-only memory maps: torch wants writable arrays
+        rows = [s.float() if isinstance(s, Tensor) else
+                torch.from_numpy(np.require(s, np.float32, ["W"])) for s in states]
         lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
         x = torch.zeros(len(rows), int(lengths.max()), self.d_enc)
         for i, r in enumerate(rows):
