@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from pathlib import Path
 
 
 def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
@@ -13,3 +15,23 @@ def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
         while data := f.read(block):
             h.update(data)
     return h.hexdigest()
+
+
+def verify_once(path: Path, expected: str, stamp: Path, mismatch: str) -> None:
+    """Check a weight file's sha256 against `expected`, remembering a good result in `stamp`
+    by (size, mtime) so that later loads skip the hash. `mismatch` ends the error message:
+    what the user should do."""
+    from .errors import ModelIntegrityError
+
+    st = path.stat()
+    key = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": expected}
+    try:
+        if json.loads(stamp.read_text()) == key:
+            return
+    except (OSError, ValueError):
+        pass
+    digest = sha256_file(path)
+    if digest != expected:
+        raise ModelIntegrityError(f"{path} has sha256 {digest}, expected {expected}: {mismatch}")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(key))

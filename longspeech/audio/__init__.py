@@ -27,12 +27,13 @@ class AudioChunk:
     samples: np.ndarray
 
 
-class _Window:
-    """The decoded samples still needed, as a queue of blocks with absolute offsets."""
+class SampleQueue:
+    """The decoded samples still needed, as a queue of blocks with absolute offsets: a
+    streaming consumer appends blocks, slices what it needs, and forgets what it is done with."""
 
     def __init__(self) -> None:
         self._blocks: deque[np.ndarray] = deque()
-        self._base = 0          # absolute index of the first held sample
+        self.start = 0          # absolute index of the first held sample
         self.end = 0            # absolute index one past the last held sample
 
     def append(self, block: np.ndarray) -> None:
@@ -40,13 +41,13 @@ class _Window:
         self.end += len(block)
 
     def forget_before(self, index: int) -> None:
-        while self._blocks and self._base + len(self._blocks[0]) <= index:
-            self._base += len(self._blocks.popleft())
+        while self._blocks and self.start + len(self._blocks[0]) <= index:
+            self.start += len(self._blocks.popleft())
 
     def slice(self, a: int, b: int) -> np.ndarray:
-        if a < self._base:
-            raise AssertionError(f"sample {a} was already released (window starts {self._base})")
-        parts, pos = [], self._base
+        if a < self.start:
+            raise AssertionError(f"sample {a} was already released (queue starts {self.start})")
+        parts, pos = [], self.start
         for blk in self._blocks:
             lo, hi = max(a, pos), min(b, pos + len(blk))
             if lo < hi:
@@ -76,7 +77,7 @@ def iter_chunks(path: PathLike, vad_options: VadOptions | None = None,
 
 def _chunks(recording_id: str, blocks: Iterator[np.ndarray], det: SpeechDetector,
             planner: ChunkPlanner) -> Iterator[AudioChunk]:
-    window = _Window()
+    window = SampleQueue()
     index = 0
 
     def emit(spans: list[tuple[float, float]]) -> Iterator[AudioChunk]:
@@ -105,6 +106,7 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioChunk",
     "ChunkPlanner",
+    "SampleQueue",
     "SpeechDetector",
     "VadOptions",
     "detect_speech",

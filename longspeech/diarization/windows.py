@@ -8,13 +8,12 @@ default 0.75 s hop).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import SpeechDetector, VadOptions, probe, stream
+from ..audio import SampleQueue, SpeechDetector, VadOptions, probe, stream
 from ..audio.decode import close_iterator
 from ..types import Recording
 from .encoder import FRAME_HOP, SAMPLE_RATE, SpeakerEncoder
@@ -42,35 +41,6 @@ class WindowEmbeddings:
 
     def __len__(self) -> int:
         return len(self.starts)
-
-
-class _Samples:
-    """The decoded samples still needed: a queue of blocks with absolute offsets."""
-
-    def __init__(self) -> None:
-        self._blocks: deque[np.ndarray] = deque()
-        self._base = 0
-        self.end = 0
-
-    def append(self, block: np.ndarray) -> None:
-        self._blocks.append(block)
-        self.end += len(block)
-
-    def forget_before(self, index: int) -> None:
-        while self._blocks and self._base + len(self._blocks[0]) <= index:
-            self._base += len(self._blocks.popleft())
-
-    def slice(self, a: int, b: int) -> np.ndarray:
-        a = max(a, self._base)
-        parts, pos = [], self._base
-        for blk in self._blocks:
-            lo, hi = max(a, pos), min(b, pos + len(blk))
-            if lo < hi:
-                parts.append(blk[lo - pos:hi - pos])
-            pos += len(blk)
-            if pos >= b:
-                break
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
 def window_frames(n_frames: int, window: int, hop: int, min_window: int) -> list[tuple[int, int]]:
@@ -103,12 +73,14 @@ def embed_windows(path: str, encoder: SpeakerEncoder, *, window: float = 1.5,
     region_ix: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
     frame_counts: list[np.ndarray] = []
-    buf = _Samples()
+    buf = SampleQueue()
     det = SpeechDetector(vad)
 
     def handle(spans: list[tuple[float, float]]) -> None:
         for s, e in spans:
-            a, b = round(s * SAMPLE_RATE), min(round(e * SAMPLE_RATE), buf.end)
+            # a region padded back into samples already released starts where they end
+            a = max(round(s * SAMPLE_RATE), buf.start)
+            b = min(round(e * SAMPLE_RATE), buf.end)
             samples = buf.slice(a, b)
             if len(samples) == 0:
                 continue

@@ -18,8 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelIntegrityError, ModelNotAvailableError
-from ..models.cache import cache_dir, sha256_file
+from ..errors import ModelNotAvailableError
+from ..hashing import verify_once
+from ..models.cache import cache_dir
 from ..models.registry import check_hub_model
 
 DEFAULT_LLM = "smollm2"
@@ -84,21 +85,9 @@ def embedded_gguf(m: EmbeddedLLM) -> Path:
 
 def _verify(path: Path, m: EmbeddedLLM) -> None:
     """Check the sha256 once per (size, mtime), as the Whisper registry does."""
-    st = path.stat()
-    stamp = cache_dir() / "verified" / f"llm-{m.id}.json"
-    key = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": m.sha256}
-    try:
-        if json.loads(stamp.read_text()) == key:
-            return
-    except (OSError, ValueError):
-        pass
-    digest = sha256_file(path)
-    if digest != m.sha256:
-        raise ModelIntegrityError(
-            f"{path} has sha256 {digest}, expected {m.sha256}: the weights of LLM {m.id!r} are "
-            f"corrupt or altered; reinstall with {_install_hint(m)} --force-reinstall")
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps(key))
+    verify_once(path, m.sha256, cache_dir() / "verified" / f"llm-{m.id}.json",
+                f"the weights of LLM {m.id!r} are corrupt or altered; reinstall with "
+                f"{_install_hint(m)} --force-reinstall")
 
 
 def converted_dir(model_id: str) -> Path:

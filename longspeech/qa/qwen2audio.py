@@ -100,9 +100,10 @@ class Qwen2AudioLSLM:
 
         frames = (mel.shape[-1] - 2) // 2 + 1
         valid = (torch.arange(frames, device=mel.device)[None] < conv_lengths[:, None]).long()
-        dummy = torch.zeros(mel.shape[0], frames, 1, dtype=self.tower.conv1.weight.dtype,
-                            device=mel.device)
-        return create_bidirectional_mask(config=self.tower.config, inputs_embeds=dummy,
+        # the mask builder reads only the batch size, length, dtype and device of the embeddings
+        shape_of = torch.empty(mel.shape[0], frames, 1, dtype=self.tower.conv1.weight.dtype,
+                               device=mel.device)
+        return create_bidirectional_mask(config=self.tower.config, inputs_embeds=shape_of,
                                          attention_mask=valid)
 
     def prompt_ids(self, question: str, audio_tokens: int) -> tuple[list[int], list[int]]:

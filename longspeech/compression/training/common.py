@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ...hashing import sha256_file
+from ...outputs.writers import atomic_write_text
 
 MANIFEST = "lslm.json"
 
@@ -78,15 +79,19 @@ def update_manifest(out_dir: str | os.PathLike, section: str, info: dict[str, An
     for name in removed:
         data["files"].pop(name, None)
     data[section] = info
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
     return path
 
 
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
-    """The manifest of a trained model directory ({} when there is none)."""
+    """The manifest of a trained model directory ({} when there is none yet)."""
+    from ...errors import ModelIntegrityError
+
+    path = Path(directory) / MANIFEST
     try:
-        return json.loads((Path(directory) / MANIFEST).read_text())
-    except (OSError, ValueError):
+        return json.loads(path.read_text())
+    except FileNotFoundError:
         return {}
+    except ValueError:
+        raise ModelIntegrityError(f"{path} is not valid JSON: restore it or train the model "
+                                  "again") from None
