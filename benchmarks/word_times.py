@@ -32,7 +32,7 @@ import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
 REAL_REFS = Path(__file__).parent / "data" / "realspeech_word_times.json"
-REAL_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "realspeech-dev"
+REAL_AUDIO = Path(__file__).resolve().parents[1] / "tests" / "data" / "realspeech"
 EDGE = 1.0          # a word this close (s) to its chunk's start or end is "near an edge"
 PAUSE = 0.25        # silence (s) in the truth that makes a word phrase-initial or -final
 _NORM = re.compile(r"[^a-z0-9']")
@@ -137,9 +137,8 @@ def real_references(path: Path = REAL_REFS) -> list[tuple[Path, list[RefWord]]]:
     out = []
     for item in data["clips"]:
         audio = REAL_AUDIO / item["audio"]
-        if audio.exists():
-            words = [RefWord(w, s, e, "real") for w, s, e in item["words"]]
-            out.append((audio, with_pauses(words)))
+        words = [RefWord(w, s, e, "real") for w, s, e in item["words"]]
+        out.append((audio, with_pauses(words)))
     return out
 
 

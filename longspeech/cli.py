@@ -278,12 +278,14 @@ def ask_cmd(
     transcript: Annotated[Optional[Path], typer.Option(help="cascade: a transcript JSON to read instead of transcribing")] = None,
     batch: Annotated[Optional[Path], typer.Option(help='LongSpeech-Eval input: a JSON list of {"path", "question"}')] = None,
     llm: Annotated[str, typer.Option(help="cascade: the text LLM")] = "smollm2",
+    model_dir: Annotated[Optional[Path], typer.Option(help="lslm: a model directory written by `longspeech train` (default: the shipped model)")] = None,
 ) -> None:
     """Answer a question about a recording."""
     from .qa import AskOptions, answers_json, ask, ask_batch
 
     try:
-        opts = AskOptions(model=model, method=method, llm=llm)
+        opts = AskOptions(model=model, method=method, llm=llm,
+                          model_dir=str(model_dir) if model_dir else None)
         if batch is not None:
             with console.status(f"answering {batch}"):
                 answers = ask_batch(batch, mode, window, options=opts)

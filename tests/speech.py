@@ -1,4 +1,4 @@
-"""Test speech: real clips from shared/ and speech rendered offline with known words."""
+"""Test speech: real clips kept in tests/data and speech rendered offline with known words."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-REALSPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "realspeech-dev"
+# Real recorded clips; tests/data/realspeech/README.md names each one's source and licence.
+REALSPEECH = Path(__file__).resolve().parent / "data" / "realspeech"
+# Real Dutch two-voice dialogues, kept with the benchmarks that score them.
+DIALOGUES_NL = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "dialogues_nl"
 JFK = REALSPEECH / "clips_en" / "npm_whisper_cpp_jfk__jfk.flac"
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")

@@ -14,7 +14,7 @@ from longspeech.asr.guards import compression_ratio, is_silence, needs_fallback
 from longspeech.eval import normalize, word_error_rate
 from longspeech.pipelines.transcribe import TranscribeOptions, transcribe_file
 
-from .speech import JFK, JFK_TEXT, REALSPEECH
+from .speech import DIALOGUES_NL, JFK, JFK_TEXT, REALSPEECH
 
 
 def _manifest() -> list[dict]:
@@ -90,13 +90,13 @@ def test_guards_follow_whisper_rules():
 
 
 def test_multilingual_base_detects_dutch():
-    path = REALSPEECH / "dialogues_nl" / "airplane.flac"
+    path = DIALOGUES_NL / "airplane.flac"
     opts = TranscribeOptions(asr=AsrOptions(model="base", engine="ct2"))
     from longspeech.asr import load_engine
 
     tr = transcribe_file(path, load_engine(opts.asr), opts)
     assert tr.language == "nl"
-    ref = json.loads((REALSPEECH / "dialogues_nl" / "manifest.jsonl").read_text()
+    ref = json.loads((DIALOGUES_NL / "manifest.jsonl").read_text()
                      .splitlines()[0])["text"]
     # Whisper base on this acted Dutch dialogue measures 43% WER: a weak model, real speech.
     assert word_error_rate(ref, tr.text, english=False) < 0.55

@@ -16,7 +16,8 @@ from longspeech.errors import ModelConversionError, ModelIntegrityError, ModelNo
 from longspeech.models.ct2_convert import CONVERTER_VERSION, convert_ct2_whisper, read_ct2_model
 from longspeech.models.registry import ct2_dir
 
-JFK = Path("/work/shared/data/realspeech-dev/clips_en/npm_whisper_cpp_jfk__jfk.flac")
+from .speech import JFK
+
 # Both engines run the fp16 weights in float32. Measured max abs difference on this clip:
 # tiny.en 2.7e-5, base 8.1e-4 (its outputs reach 24; each engine alone is ~6.5e-4 away from
 # a float64 run of the converted model, so that is float32 rounding, not a conversion error).

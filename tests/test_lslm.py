@@ -1,5 +1,5 @@
 """Training the speech-language model's parts: CTC vocabulary and head, the projector with
-dynamic compression, LoRA, checkpoints, and the shipped weights in data/lslm."""
+dynamic compression, LoRA, checkpoints, and the shipped weights (package data)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ from longspeech.compression.training.vocab import ctc_text, encode, load_vocab, 
 from longspeech.errors import ModelIntegrityError
 from longspeech.qa.loading import load_speechlm, verify_files
 from longspeech.qa.speechlm import TRANSCRIBE, SpeechLM
+from longspeech.speechlm import shipped_model_dir
 
-SHIPPED = Path(__file__).resolve().parents[1] / "data" / "lslm"
+SHIPPED = shipped_model_dir()
 
 
 # -- vocabulary and facts ------------------------------------------------------------------

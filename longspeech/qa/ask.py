@@ -38,7 +38,7 @@ EMBEDDED_LSLM = "embedded"
 class AskOptions:
     """model: "embedded" (tiny.en + projector + SmolLM2, the shipped weights in model_dir) or
     a Qwen2-Audio hub id / local directory. model_dir: the trained embedded model (default
-    data/lslm). qwen_head_dir: a density head trained for the Qwen2-Audio encoder.
+    the shipped weights, longspeech/speechlm/weights). qwen_head_dir: a density head trained for the Qwen2-Audio encoder.
     method: compression ("fusion", or the baselines "mostsim", "avgpool", "random").
     llm: the cascade's text LLM. asr: keyword options of transcribe() for the cascade."""
 

@@ -1,7 +1,8 @@
 """Load a trained speech-language model directory: CTC density head + projector (+ LoRA),
 checked against the sha256s its manifest records, assembled with its encoder and LLM.
 
-The embedded model ships in the repository's data/lslm; $LONGSPEECH_LSLM_DIR overrides it.
+The embedded model ships as package data (longspeech/speechlm/weights); $LONGSPEECH_LSLM_DIR
+or a directory the caller names overrides it.
 """
 
 from __future__ import annotations
@@ -22,13 +23,8 @@ from ..encoders import EncoderOptions, WhisperStateEncoder
 from ..errors import ModelIntegrityError, ModelNotAvailableError
 from ..hashing import sha256_file
 from ..llm import load_llm
+from ..speechlm import default_model_dir
 from .speechlm import SYSTEM, SpeechLM
-
-
-def default_model_dir() -> Path:
-    """$LONGSPEECH_LSLM_DIR, else the shipped data/lslm next to the package."""
-    env = os.environ.get("LONGSPEECH_LSLM_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data" / "lslm"
 
 
 @dataclass

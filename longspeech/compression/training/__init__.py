@@ -1,7 +1,7 @@
 """Training the embedded speech-language model's small parts on synthetic speech.
 
-    train_ctc(CtcTrainOptions(out_dir="data/lslm"))     # stage 1: CTC density head + vocab
-    train_lslm(LslmTrainOptions(out_dir="data/lslm"))   # stage 2: projector (+ LoRA)
+    train_ctc(CtcTrainOptions(out_dir="my_lslm"))     # stage 1: CTC density head + vocab
+    train_lslm(LslmTrainOptions(out_dir="my_lslm"))   # stage 2: projector (+ LoRA)
 
 Both are deterministic for a seed and write safetensors plus a manifest (lslm.json) holding
 the sha256 of every file, the options and the measured losses/metrics.

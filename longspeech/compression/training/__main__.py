@@ -1,7 +1,8 @@
-"""python -m longspeech.compression.training {ctc,lslm} [--out DIR] [--steps N] [--seed S] ...
+"""python -m longspeech.compression.training {ctc,lslm} --out DIR [--steps N] [--seed S] ...
 
 Trains the embedded speech-language model's CTC density head (ctc) or its projector (lslm)
-on synthetic speech, with the defaults that produced the shipped data/lslm.
+on synthetic speech, with the defaults that produced the shipped weights
+(longspeech/speechlm/weights).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import math
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
-from ...errors import LongspeechError
+from ...errors import InvalidOptionError, LongspeechError
+from ...speechlm import shipped_model_dir
 from .common import TrainProgress
 from .ctc import CtcTrainOptions, train_ctc
 from .lslm import LoraOptions, LslmTrainOptions, train_lslm
@@ -22,7 +25,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m longspeech.compression.training",
                                 description="Train the CTC density head or the speech projector.")
     p.add_argument("what", choices=("ctc", "lslm"))
-    p.add_argument("--out", default="data/lslm", help="model directory (default data/lslm)")
+    p.add_argument("--out", required=True, help="model directory to write (both stages: the "
+                   "same one); ask --model-dir DIR then uses it")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the "
                    "options' default)")
     p.add_argument("--batch-size", type=int, default=None)
@@ -56,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.spans:
         sizes["spans"] = tuple(int(x) for x in a.spans.split(","))
     try:
+        if Path(a.out).resolve() == shipped_model_dir().resolve():
+            raise InvalidOptionError(f"{a.out} holds the shipped model: train into a "
+                                     "directory of your own (--out DIR)")
         if a.what == "ctc":
             opts = CtcTrainOptions(out_dir=a.out, seed=a.seed, threads=a.threads)
             opts = replace(opts, **changes, data=replace(opts.data, **sizes))

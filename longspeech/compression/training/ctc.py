@@ -34,7 +34,7 @@ class CtcTrainOptions:
     (the blank is added). llm: whose embeddings initialise the output rows and set d_model.
     freeze_vocab_rows: keep those rows fixed (only the blank row and the projector learn)."""
 
-    out_dir: str = "data/lslm"
+    out_dir: str
     data: SpeechDataOptions = field(default_factory=SpeechDataOptions)
     eval_data: SpeechDataOptions | None = field(default_factory=lambda: SpeechDataOptions(
         sentences=40, facts=20, seed=1000, packed=False))
@@ -138,10 +138,10 @@ def evaluate_head(head: CTCDensityHead, sp, utts: list[Utterance]) -> dict[str, 
             "mean_density": round(float(np.mean(dens)), 4), "eval_utterances": len(utts)}
 
 
-def train_ctc(options: CtcTrainOptions | None = None,
+def train_ctc(options: CtcTrainOptions,
               progress: TrainCallback = silent) -> TrainResult:
     """Train the CTC density head (and its SentencePiece vocabulary); write them to out_dir."""
-    opts = options or CtcTrainOptions()
+    opts = options
     t0 = time.perf_counter()
     out = Path(opts.out_dir)
     out.mkdir(parents=True, exist_ok=True)

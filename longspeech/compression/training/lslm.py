@@ -59,7 +59,7 @@ class LslmTrainOptions:
     "head" (the head's projector rescaled to the LLM's embedding norm), "random".
     eval_items: held-out transcriptions and questions answered after training (0: none)."""
 
-    out_dir: str = "data/lslm"
+    out_dir: str
     head_dir: str | None = None
     data: SpeechDataOptions = field(default_factory=lambda: SpeechDataOptions(spans=(1, 4)))
     eval_data: SpeechDataOptions | None = field(default_factory=lambda: SpeechDataOptions(
@@ -163,10 +163,10 @@ def lora_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in get_peft_model_state_dict(model).items()}
 
 
-def train_lslm(options: LslmTrainOptions | None = None,
+def train_lslm(options: LslmTrainOptions,
                progress: TrainCallback = silent) -> TrainResult:
     """Train the speech projector (+ LoRA) with dynamic compression; write it to out_dir."""
-    opts = options or LslmTrainOptions()
+    opts = options
     t0 = time.perf_counter()
     out = Path(opts.out_dir)
     out.mkdir(parents=True, exist_ok=True)
