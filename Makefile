@@ -13,6 +13,7 @@ demo: setup
 	@echo; cat out/demo/sample.txt
 
 test: setup
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 test-slow: setup

@@ -107,7 +107,7 @@ def punctuation_f1(ref: str, hyp: str) -> float:
 
 def itn_rate(ref: str, hyp: str) -> float | None:
     """Reference numbers (digits after normalising) that the raw hypothesis writes in digits."""
-    from longspeech.eval.wer import normalize
+    from longspeech.wer import normalize
 
     want = [t for t in normalize(ref).split() if re.search(r"\d", t)]
     if not want:
@@ -123,7 +123,7 @@ def itn_rate(ref: str, hyp: str) -> float | None:
 
 
 def scores(ref: str, tr) -> dict:
-    from longspeech.eval.wer import word_error_rate
+    from longspeech.wer import word_error_rate
 
     hyp = tr.text
     return {"wer": round(100 * word_error_rate(ref, hyp), 2),
@@ -150,7 +150,7 @@ def edit_counts(tr) -> dict:
 def calibration(ref: str, tr, fixed) -> list[dict]:
     """Each acoustically checked edit: its score delta, and what it alone does to the WER."""
     from longspeech.correction import CorrectionOptions, Proposal, apply_pairs
-    from longspeech.eval.wer import word_error_rate
+    from longspeech.wer import word_error_rate
 
     base = word_error_rate(ref, tr.text)
     loose = CorrectionOptions(verify=False, budget=1.0)

@@ -31,10 +31,10 @@ import soundfile as sf
 import torch
 
 from longspeech.compression import CompressionOptions
-from longspeech.compression.training import SpeechDataOptions, facts, key_in_reply
-from longspeech.compression.training.data import load_utterances
+from longspeech.speechlm.training import SpeechDataOptions, facts, key_in_reply
+from longspeech.speechlm.training.data import load_utterances
 from longspeech.eval import word_error_rate
-from longspeech.qa import TRANSCRIBE, load_speechlm
+from longspeech.speechlm import TRANSCRIBE, load_speechlm
 from longspeech.qa.cascade import answer_from_transcript
 
 

@@ -65,7 +65,7 @@ def transcribe(
     from .outputs import FORMATS
     from .pipelines.inputs import expand_inputs
     from .pipelines.job import run_job
-    from .pipelines.runners import LocalRunner, RayRunner
+    from .pipelines.runners import choose_runner
 
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]
@@ -86,11 +86,11 @@ def transcribe(
         _fail(e)
     if not paths:
         _fail(LongspeechError("no audio inputs found; pass files, directories or globs"))
-    if runner not in ("auto", "local", "ray"):
-        _fail(LongspeechError(f"unknown runner {runner!r}; choose auto, local or ray"))
-    if runner == "local" and address:
-        _fail(LongspeechError("--address joins a Ray cluster; it needs --runner ray or auto"))
-    use_ray = runner == "ray" or (runner == "auto" and (address is not None or len(paths) > 1))
+    try:
+        chosen = choose_runner(runner, address, len(paths))
+    except LongspeechError as e:
+        _fail(e)
+    use_ray = chosen.name == "ray"
     durations = {}
     for p in paths:
         try:
@@ -122,7 +122,7 @@ def transcribe(
         task = bar.add_task("starting Ray" if use_ray else "transcribing", total=total)
         try:
             summary = run_job(paths, output_dir, opts, fmts, on_progress, on_file,
-                              runner=RayRunner(address) if use_ray else LocalRunner(),
+                              runner=chosen,
                               engine=eng, resume=resume, report=report, diarization=diar,
                               fusion=fus, correction=corr)
         except LongspeechError as e:
@@ -167,7 +167,7 @@ def correct_cmd(
 ) -> None:
     """LLM error correction of an existing transcript; every edit checked on the audio."""
     from .correction import correct_transcript
-    from .outputs.writers import atomic_write_text
+    from .files import atomic_write_text
     from .types import load_transcript
 
     try:
@@ -231,7 +231,7 @@ def diarize_cmd(
 ) -> None:
     """Who spoke when, without transcribing: OUT_DIR/<stem>.rttm per file."""
     from .diarization import annotation_to_rttm, load_backend
-    from .outputs.writers import atomic_write_text
+    from .files import atomic_write_text
 
     try:
         opts = _diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
@@ -262,7 +262,7 @@ def train_cmd(
 ) -> None:
     """Train the speech-language model's parts (options: --out --steps --batch-size --lr
     --sentences --facts --spans --seed --threads --lora-r --eval-items)."""
-    from .compression.training.__main__ import main as train_main
+    from .speechlm.training.__main__ import main as train_main
 
     raise typer.Exit(train_main([what, *ctx.args]))
 
@@ -276,20 +276,40 @@ def ask_cmd(
     method: Annotated[str, typer.Option(help="lslm compression: fusion, mostsim, avgpool or random")] = "fusion",
     model: Annotated[str, typer.Option(help="embedded, or a Qwen2-Audio hub id / local dir")] = "embedded",
     transcript: Annotated[Optional[Path], typer.Option(help="cascade: a transcript JSON to read instead of transcribing")] = None,
-    batch: Annotated[Optional[Path], typer.Option(help='LongSpeech-Eval input: a JSON list of {"path", "question"}')] = None,
+    batch: Annotated[Optional[Path], typer.Option(help='A job: a JSON list of {"path", "question"} answered into -o OUT (OUT/answers.json)')] = None,
+    output_dir: Annotated[Optional[Path], typer.Option("-o", "--out", help="--batch: the job's output directory")] = None,
+    runner: Annotated[str, typer.Option(help="--batch: auto (ray for several recordings and clusters), local or ray")] = "auto",
+    address: Annotated[Optional[str], typer.Option(help="--batch: Ray cluster to join")] = None,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="--batch: reuse answers a previous run left in OUT")] = True,
     llm: Annotated[str, typer.Option(help="cascade: the text LLM")] = "smollm2",
     model_dir: Annotated[Optional[Path], typer.Option(help="lslm: a model directory written by `longspeech train` (default: the shipped model)")] = None,
 ) -> None:
     """Answer a question about a recording."""
-    from .qa import AskOptions, answers_json, ask, ask_batch
+    from .api import ask, ask_batch, read_items
+    from .pipelines.job import ANSWERS_FILE
+    from .pipelines.runners import choose_runner
+    from .qa import AskOptions
 
     try:
         opts = AskOptions(model=model, method=method, llm=llm,
                           model_dir=str(model_dir) if model_dir else None)
         if batch is not None:
-            with console.status(f"answering {batch}"):
-                answers = ask_batch(batch, mode, window, options=opts)
-            out.print(answers_json(answers), end="")
+            if output_dir is None:
+                raise LongspeechError("--batch is a job: name its output directory with -o OUT")
+            items = read_items(batch)
+            recordings = len({it["path"] for it in items})
+            chosen = choose_runner(runner, address, recordings)
+            with console.status(f"answering {len(items)} question(s) about {recordings} "
+                                f"recording(s) ({chosen.name})"):
+                summary, rows = ask_batch(items, output_dir, mode, window, options=opts,
+                                          runner=chosen, resume=resume)
+            answered = sum(r["answer"] is not None for r in rows)
+            console.print(f"{answered}/{len(rows)} answered -> {output_dir / ANSWERS_FILE}",
+                          markup=False)
+            for f in summary.failed:
+                console.print(f"{f.input}: failed: {f.error}", markup=False)
+            if summary.failed:
+                raise typer.Exit(1)
             return
         if question is None or (audio is None and transcript is None):
             raise LongspeechError("give AUDIO and QUESTION (or --batch FILE)")
@@ -313,7 +333,7 @@ def eval_blab(
     tasks: Annotated[str, typer.Option(help="Comma list of tasks (default: all eight)")] = "",
     system: Annotated[str, typer.Option(help="pipeline, lslm or predictions:FILE")] = "pipeline",
     output_dir: Annotated[Path, typer.Option("-o", "--out", help="Results, predictions, report")] = Path("blab_out"),
-    runner: Annotated[str, typer.Option(help="ray (default) or local")] = "ray",
+    runner: Annotated[str, typer.Option(help="ray (default), local or auto")] = "ray",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join")] = None,
     offset: Annotated[int, typer.Option(help="Duration tasks: tolerance in seconds")] = 2,
     skip_missing: Annotated[bool, typer.Option(help="Score only the items whose audio is present")] = False,
@@ -323,7 +343,7 @@ def eval_blab(
     from .eval.blab import TASKS
     from .eval.blab_synthetic import make_synthetic_blab
     from .eval.blab import load_blab
-    from .pipelines.runners import LocalRunner, RayRunner
+    from .pipelines.runners import choose_runner
 
     chosen = [t.strip() for t in tasks.split(",") if t.strip()] or list(TASKS)
     try:
@@ -337,7 +357,7 @@ def eval_blab(
             raise LongspeechError("give --data DIR (official annotations) or --synthetic N")
         items = load_blab(ann_dir, chosen, audio_dir, skip_missing=skip_missing)
         opts = BlabRunOptions(tasks=chosen, system=system, offset=offset,
-                              runner=RayRunner(address) if runner == "ray" else LocalRunner())
+                              runner=choose_runner(runner, address, len(items)))
         with console.status("answering and scoring (transcription on the runner)"):
             res = run_blab(items, audio_dir, output_dir, opts)
     except LongspeechError as e:

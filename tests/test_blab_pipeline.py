@@ -131,3 +131,29 @@ def test_names_at_sentence_starts_are_kept_unless_common_words():
     # "Thomas" never appears in lower case and is no common word; "Honestly" and "Could" are
     # common words; "Apple" is also written "apple", so its capital is not a name's.
     assert [(g["entity"], g["start"]) for g in got] == [("Thomas", 1.0), ("Laura", 6.2)]
+
+
+def test_lslm_system_answers_as_a_resumable_ask_job(tmp_path):
+    """The speech-LM system asks every BLAB question as one ask job: each recording encoded
+    once, one answer per question, all reused by a second run."""
+    from longspeech.eval.blab import load_blab
+    from longspeech.eval.blab_run import BlabRunOptions, run_blab
+    from longspeech.pipelines.runners import LocalRunner
+
+    tasks = ["entire_duration", "speaker_number_estimation"]
+    files = make_synthetic_blab(tmp_path / "data", 1, 1.0, seed=5, tasks=tasks)
+    audio = tmp_path / "data" / "audio"
+    items = load_blab(files[tasks[0]].parent, tasks, audio)
+    opts = BlabRunOptions(tasks=tasks, system="lslm", runner=LocalRunner(), diarize=False)
+    res = run_blab(items, audio, tmp_path / "out", opts)
+    assert set(res.scores) == set(tasks)
+    preds = {t: json.loads((tmp_path / "out" / "predictions" / f"{t}.json").read_text())
+             for t in tasks}
+    assert all(len(preds[t]) == len(items[t]) and preds[t][0]["prediction"] for t in tasks)
+    log = tmp_path / "out" / "lslm" / ".longspeech" / "job.log"
+    events = [json.loads(x)["event"] for x in log.read_text().splitlines()]
+    assert events.count("encoded") == 1 and events.count("answered") == len(tasks)
+    run_blab(items, audio, tmp_path / "out", BlabRunOptions(
+        tasks=tasks, system="lslm", runner=LocalRunner(), diarize=False))
+    events = [json.loads(x)["event"] for x in log.read_text().splitlines()]
+    assert events.count("answered") == len(tasks) and events.count("answer_reused") == len(tasks)

@@ -249,7 +249,7 @@ def test_acoustic_check_accepts_the_right_word_and_rejects_a_wrong_one(spoken):
 def test_end_to_end_with_smollm2(tmp_path, fmt):
     from longspeech import api
     from longspeech.correction import correct_transcript
-    from longspeech.eval.wer import word_error_rate
+    from longspeech.wer import word_error_rate
 
     ref = "We ordered twenty five boxes of paper for the office. The weather was cold on Monday."
     path = espeak(ref, tmp_path / "clip.wav")

@@ -4,7 +4,6 @@ dynamic compression, LoRA, checkpoints, and the shipped weights (package data)."
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,16 +12,16 @@ from torch import nn
 
 from longspeech.compression import CompressionOptions, CTCDensityHead, DensityHeadConfig
 from longspeech.compression.head import CONFIG_FILE, WEIGHTS_FILE
-from longspeech.compression.training import facts, key_in_reply
-from longspeech.compression.training.common import update_manifest
-from longspeech.compression.training.ctc import batch_tensors, ctc_step, piece_embeddings
-from longspeech.compression.training.data import SpeechDataOptions, Utterance, build_utterances
-from longspeech.compression.training.lslm import (LoraOptions, lora_model, lslm_step,
+from longspeech.speechlm.training import facts, key_in_reply
+from longspeech.speechlm.manifest import update_manifest
+from longspeech.speechlm.training.ctc import batch_tensors, ctc_step, piece_embeddings
+from longspeech.speechlm.training.data import SpeechDataOptions, Utterance, build_utterances
+from longspeech.speechlm.training.lslm import (LoraOptions, lora_model, lslm_step,
                                                   save_lslm)
-from longspeech.compression.training.vocab import ctc_text, encode, load_vocab, train_vocab
+from longspeech.speechlm.training.vocab import ctc_text, encode, load_vocab, train_vocab
 from longspeech.errors import ModelIntegrityError
-from longspeech.qa.loading import load_speechlm, verify_files
-from longspeech.qa.speechlm import TRANSCRIBE, SpeechLM
+from longspeech.speechlm.loading import load_speechlm, verify_files
+from longspeech.speechlm.model import TRANSCRIBE, SpeechLM
 from longspeech.speechlm import shipped_model_dir
 
 SHIPPED = shipped_model_dir()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from longspeech.eval.wer import word_error_rate
+from longspeech.wer import word_error_rate
 from longspeech.pipelines.job import run_job
 from longspeech.pipelines.runners import LocalRunner, RayRunner
 from longspeech.pipelines.state import STATE_DIR

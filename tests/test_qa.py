@@ -11,7 +11,8 @@ import torch
 
 from longspeech.compression import CompressionOptions, CTCDensityHead, DensityHeadConfig
 from longspeech.errors import InvalidOptionError
-from longspeech.qa import AskOptions, answers_json, ask, ask_batch, format_transcript, read_items
+from longspeech.api import ask, ask_batch, read_items
+from longspeech.qa import AskOptions, format_transcript
 from longspeech.qa.cascade import cascade_messages, clock, relevant_lines
 from longspeech.types import Recording, Segment, Transcript
 
@@ -125,7 +126,7 @@ def test_lslm_hears_the_spoken_sentence(spoken):
     different sentences differ and keep most of their words (a model that ignores the speech
     and writes one fluent sentence for every clip scores a WER near 1 here)."""
     from longspeech.eval import word_error_rate
-    from longspeech.qa import TRANSCRIBE
+    from longspeech.speechlm import TRANSCRIBE
 
     heard = [ask(path, TRANSCRIBE, window=750) for path in spoken]
     assert heard[0].text != heard[1].text
@@ -137,15 +138,63 @@ def test_lslm_hears_the_spoken_sentence(spoken):
         assert 60 <= answer.frames <= 125  # ~3-4 s at 25 frames/s, not compressed at L=750
 
 
-def test_lslm_batch_reads_longspeech_eval_format(spoken, tmp_path):
+def _items(spoken) -> list[dict]:
+    items = [{"path": str(p), "question": q, "id": i}
+             for i, (p, (_, q, _)) in enumerate(zip(spoken, FACTS))]
+    return items + [{"path": str(spoken[0]), "question": FACTS[0][1], "id": 2}]
+
+
+def _log(out) -> list[dict]:
+    return [json.loads(x) for x in (out / ".longspeech" / "job.log").read_text().splitlines()]
+
+
+def test_ask_batch_is_a_job_that_resumes(spoken, tmp_path):
     src = tmp_path / "eval.json"
-    src.write_text(json.dumps([{"path": str(p), "question": q}
-                               for p, (_, q, _) in zip(spoken, FACTS)]))
-    answers = ask_batch(src, window=12)
-    assert [a.speech_tokens for a in answers] == [12, 12]
-    out = json.loads(answers_json(answers))
-    assert [o["question"] for o in out] == [q for _, q, _ in FACTS]
-    assert all(o["path"] == str(p) for o, p in zip(out, spoken))
+    src.write_text(json.dumps(_items(spoken)))
+    out = tmp_path / "out"
+    summary, rows = ask_batch(src, out, window=12)
+    assert not summary.failed
+    assert [r["id"] for r in rows] == [0, 1, 2]
+    assert [r["question"] for r in rows] == [q for _, q, _ in FACTS] + [FACTS[0][1]]
+    assert all(r["path"] == str(spoken[i % 2]) for i, r in enumerate(rows))
+    assert all(r["answer"] and r["mode"] == "lslm" and r["speech_tokens"] == 12 for r in rows)
+    assert rows[2]["answer"] == rows[0]["answer"]      # the same question, answered once
+    assert json.loads((out / "answers.json").read_text()) == rows
+    first = _log(out)
+    assert sorted(e["recording"] for e in first if e["event"] == "encoded") == ["fact0", "fact1"]
+    assert len([e for e in first if e["event"] == "answered"]) == 2
+    before = (out / "answers.json").read_bytes()
+
+    summary, again = ask_batch(src, out, window=12)
+    assert (out / "answers.json").read_bytes() == before
+    second = _log(out)[len(first):]
+    assert not [e for e in second if e["event"] == "answered"]
+    assert len([e for e in second if e["event"] == "answer_reused"]) == 2
+
+
+def test_ask_batch_gives_the_same_answers_on_ray(spoken, tmp_path):
+    from longspeech.pipelines.runners import LocalRunner, RayRunner
+
+    src = tmp_path / "eval.json"
+    src.write_text(json.dumps(_items(spoken)))
+    ask_batch(src, tmp_path / "local", window=12, runner=LocalRunner())
+    summary, _ = ask_batch(src, tmp_path / "ray", window=12, runner=RayRunner())
+    assert not summary.failed and summary.runner == "ray"
+    assert ((tmp_path / "ray" / "answers.json").read_bytes()
+            == (tmp_path / "local" / "answers.json").read_bytes())
+
+
+def test_cascade_job_answers_from_the_transcript_with_evidence(spoken, tmp_path):
+    out = tmp_path / "out"
+    summary, rows = ask_batch(_items(spoken)[:2], out, mode="cascade")
+    assert not summary.failed
+    for row, path in zip(rows, spoken):
+        assert row["mode"] == "cascade" and row["answer"]
+        transcript = json.loads((out / f"{path.stem}.json").read_text())
+        texts = {" ".join(s["text"].split()) for s in transcript["segments"]}
+        for ev in row["evidence"]:       # evidence quotes the transcript, with its times
+            assert ev["text"] in texts and 0 <= ev["start"] < ev["end"]
+    assert "baker" in rows[0]["answer"].lower() and rows[0]["evidence"]
 
 
 # -- Qwen2-Audio: fusion before its encoder LayerNorm / projector (tiny random model) -------

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from ..errors import InvalidOptionError, ModelNotAvailableError
-from ..outputs.writers import atomic_write
+from ..files import atomic_write
 
 CONFIG_FILE = "density_head.json"
 WEIGHTS_FILE = "density_head.safetensors"

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidOptionError
 from ..llm import LoadedLLM, generate, load_llm
-from ..pipelines.progress import Progress, ProgressCallback, no_progress
+from ..progress import Progress, ProgressCallback, no_progress
 from ..types import Segment, Transcript
 from . import prompts
 from .apply import CorrectionRecord, apply_proposals
@@ -50,10 +50,13 @@ def plan_turns(segments: Sequence[Segment], options: CorrectionOptions) -> list[
 
 
 class _Verifiers:
-    """Segment scorers over one recording; the Whisper model loads on the first need."""
+    """Segment scorers over one recording; the Whisper model comes on the first need."""
 
-    def __init__(self, tr: Transcript, audio_path: str | Path | None, opts: CorrectionOptions):
+    def __init__(self, tr: Transcript, audio_path: str | Path | None, opts: CorrectionOptions,
+                 model_for: Callable[[str], AcousticVerifier] | None = None):
         self.tr, self.path, self.opts = tr, audio_path, opts
+        self.model_for = model_for or (
+            lambda language: AcousticVerifier(opts.verifier, opts.device, language))
         self.model: AcousticVerifier | None = None
         self._cache: dict[int, SegmentAudio] = {}
 
@@ -62,8 +65,7 @@ class _Verifiers:
             return None
         if index not in self._cache:
             if self.model is None:
-                self.model = AcousticVerifier(self.opts.verifier, self.opts.device,
-                                              self.tr.language)
+                self.model = self.model_for(self.tr.language)
             seg = self.tr.segments[index]
             self._cache = {index: SegmentAudio(self.model, self.path, seg.start, seg.end,
                                                self.opts.audio_margin)}  # one segment held
@@ -99,19 +101,44 @@ def correct_transcript(transcript: Transcript, audio_path: str | Path | None,
     audio_path is the recording the transcript came from (needed to verify word changes;
     None only with options.verify=False).
     """
-    opts = options or CorrectionOptions()
-    opts.validate()
-    if opts.verify and audio_path is None:
-        raise InvalidOptionError("verifying corrections needs the recording: pass its audio "
-                                 "file, or turn verification off")
-    llm = load_llm(opts.llm, opts.device)
+    return Corrector(options or CorrectionOptions())(transcript, audio_path, progress)
+
+
+class Corrector:
+    """The LLM and the verifying Whisper model, loaded once and used for many transcripts
+    (the pipeline's correction stage holds one)."""
+
+    def __init__(self, options: CorrectionOptions):
+        options.validate()
+        self.opts = options
+        self.llm = load_llm(options.llm, options.device)
+        self._verifiers: dict[str, AcousticVerifier] = {}
+
+    def _verifier(self, language: str) -> AcousticVerifier:
+        if language not in self._verifiers:
+            self._verifiers[language] = AcousticVerifier(self.opts.verifier, self.opts.device,
+                                                          language)
+        return self._verifiers[language]
+
+    def __call__(self, transcript: Transcript, audio_path: str | Path | None,
+                 progress: ProgressCallback = no_progress) -> Transcript:
+        opts = self.opts
+        if opts.verify and audio_path is None:
+            raise InvalidOptionError("verifying corrections needs the recording: pass its "
+                                     "audio file, or turn verification off")
+        return _correct(self.llm, transcript, _Verifiers(
+            transcript, audio_path if opts.verify else None, opts, self._verifier), opts,
+            progress)
+
+
+def _correct(llm: LoadedLLM, transcript: Transcript, verifiers: _Verifiers,
+             opts: CorrectionOptions, progress: ProgressCallback) -> Transcript:
     chat = _Chat(llm, opts)
     out = copy.deepcopy(transcript)
     texts = [s.text for s in out.segments]
     full = " ".join(t.strip() for t in texts if t.strip())
     half = opts.context_tokens // 2
     windowed = chat.count_text(full) > half
-    verifiers = _Verifiers(transcript, audio_path if opts.verify else None, opts)
     history: list[tuple[str, str]] = []
     records: list[CorrectionRecord] = []
     unreadable = 0

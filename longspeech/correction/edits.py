@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..eval.wer import normalize
+from ..wer import normalize
 from ..types import Segment, Word, round_time
 
 _EDGE = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pyannote.core import Annotation
 
-from ..pipelines.progress import ProgressCallback, no_progress
+from ..progress import ProgressCallback, no_progress
 from ..types import Transcript
 from .attribution import annotation_to_turns, attribute_speakers, speakers_in_order
 from .base import Backend, PathLike, load_backend, relabel_by_first_appearance, speaker_id

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pyannote.core import Annotation
 
-from ..pipelines.progress import ProgressCallback, no_progress
+from ..progress import ProgressCallback, no_progress
 from .options import DiarizationOptions
 
 PathLike = str | os.PathLike

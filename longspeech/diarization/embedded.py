@@ -8,7 +8,7 @@ from typing import Any
 
 from pyannote.core import Annotation
 
-from ..pipelines.progress import Progress, ProgressCallback, no_progress
+from ..progress import Progress, ProgressCallback, no_progress
 from .base import PathLike, limited_threads, relabel_by_first_appearance
 from .clustering import cluster
 from .encoder import WEIGHTS_SHA256, SpeakerEncoder

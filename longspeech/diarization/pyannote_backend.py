@@ -17,7 +17,7 @@ from pyannote.core import Annotation, Segment
 
 from ..errors import ModelNotAvailableError
 from ..models.registry import hub_reachable
-from ..pipelines.progress import Progress, ProgressCallback, no_progress
+from ..progress import Progress, ProgressCallback, no_progress
 from .base import PathLike, limited_threads, relabel_by_first_appearance
 from .options import DiarizationOptions
 

@@ -18,7 +18,7 @@ import torch
 from ..audio import SAMPLE_RATE, probe, stream
 from ..audio.decode import PathLike, close_iterator
 from ..models.cache import cache_dir
-from ..pipelines.progress import Progress, ProgressCallback
+from ..progress import Progress, ProgressCallback
 from .cache import FeatureCache, cache_key
 from .whisper import CLIP_SAMPLES, CLIP_SECONDS, WhisperStateEncoder
 

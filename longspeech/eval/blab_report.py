@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ..outputs.writers import atomic_write_text
+from ..files import atomic_write_text
 
 
 def _plot(per_item: dict[str, list[dict[str, Any]]]) -> str:

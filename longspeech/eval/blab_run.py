@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidOptionError
-from ..outputs.writers import atomic_write_text
-from ..pipelines.progress import ProgressCallback, no_progress
+from ..files import atomic_write_text
+from ..progress import ProgressCallback, no_progress
 from ..types import Transcript, load_transcript
 from .blab import TASKS, headline, prediction_prompt, read_predictions, score, write_predictions
 
@@ -95,23 +95,28 @@ def pipeline_predictions(items: dict[str, list[dict[str, Any]]],
     return out
 
 
-def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio_dir: Path,
-                     window: int = 750) -> dict[str, list[dict[str, str]]]:
+def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio_dir: Path, out: Path,
+                     opts: BlabRunOptions, window: int = 750,
+                     progress: ProgressCallback = no_progress) -> dict[str, list[dict[str, str]]]:
     """The speech-language model hears each recording compressed to `window` vectors and
-    answers the question itself, as the audio LMs of the benchmark do."""
-    from ..qa import AskOptions, ask
+    answers the question itself, as the audio LMs of the benchmark do. The questions run as
+    an ask job (encoding once per recording, one answer stage item per question) on the
+    runner, and resume like any job."""
+    from ..pipelines.answer_stages import AskConfig
+    from ..pipelines.job import run_ask_job
 
-    opts = AskOptions()
-    out: dict[str, list[dict[str, str]]] = {}
-    for task, task_items in items.items():
-        out[task] = []
-        for it in task_items:
-            prompt = prediction_prompt(task, it["question"])
-            answer = ask(audio_dir / Path(it["audio"]).name, prompt, "lslm", window,
-                         options=opts)
-            out[task].append({"audio": it["audio"], "prompt": prompt,
-                              "prediction": answer.text})
-    return out
+    asked = [{"path": str(audio_dir / Path(it["audio"]).name),
+              "question": prediction_prompt(task, it["question"]), "task": task,
+              "audio": it["audio"]}
+             for task, task_items in items.items() for it in task_items]
+    _, rows = run_ask_job(asked, out / "lslm", AskConfig("lslm", window), None, progress,
+                          opts.on_file, runner=opts.runner)
+    preds: dict[str, list[dict[str, str]]] = {task: [] for task in items}
+    for row in rows:
+        if row["answer"] is not None:
+            preds[row["task"]].append({"audio": row["audio"], "prompt": row["question"],
+                                       "prediction": row["answer"]})
+    return preds
 
 
 def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
@@ -127,7 +132,7 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
         given = read_predictions(opts.system.split(":", 1)[1])
         preds = {t: given for t in items}
     elif opts.system == "lslm":
-        preds = lslm_predictions(items, audio_dir)
+        preds = lslm_predictions(items, audio_dir, out, opts, progress=progress)
     else:
         names = sorted({Path(it["audio"]).name for its in items.values() for it in its})
         paths = [audio_dir / n for n in names]

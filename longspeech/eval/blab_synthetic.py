@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..outputs.writers import atomic_write_text
+from ..files import atomic_write_text
 from ..synth import DEFAULT_CACHE, RecordingSpec, make_recording, write_recording
 from ..synth.corpus import NAMES
 from ..synth.recording import PlacedSentence, SyntheticRecording

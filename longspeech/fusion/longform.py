@@ -19,7 +19,7 @@ from ..asr.options import AsrOptions
 from ..asr.segments import build_segments
 from ..audio import AudioChunk, VadOptions, iter_chunks, probe
 from ..llm.registry import LoadedLLM, load_llm
-from ..pipelines.progress import Progress, ProgressCallback, no_progress
+from ..progress import Progress, ProgressCallback, no_progress
 from ..types import Segment, Word
 from .beam import DecodeResult, fused_beam_search, plain_beam_search
 from .options import FusionOptions

@@ -5,12 +5,11 @@ Atomic writes mean a crash or a failed recording never leaves a partial output b
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import InvalidOptionError
+from ..files import atomic_write_text
 from ..types import Segment, Transcript
 
 
@@ -93,34 +92,6 @@ def render(tr: Transcript, fmt: str) -> str:
         raise InvalidOptionError(
             f"unknown output format {fmt!r}; choose from {', '.join(FORMATS)}"
         ) from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, write: Callable[[Path], object], suffix: str = ".tmp") -> Path:
-    """Run `write(temp_path)` on a temp file beside `path`, then rename it into place: a
-    reader never sees half a file, and the file gets ordinary permissions."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text to path via a temp file in the same directory and os.replace."""
-    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8", newline="\n"))
 
 
 def write_outputs(tr: Transcript, out_dir: str | Path, stem: str,

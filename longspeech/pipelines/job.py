@@ -22,13 +22,16 @@ from typing import Any
 from ..asr import Engine
 from ..errors import LongspeechError
 from ..outputs import write_outputs
-from ..outputs.writers import atomic_write_text
+from ..files import atomic_write_text
 from ..types import Transcript
-from .progress import Progress, ProgressCallback, no_progress
+from ..progress import Progress, ProgressCallback, no_progress
 from .runners import LocalRunner, Runner, StageSpec
-from .stages import (AsrStage, ChunkGroup, DiarizeRequest, DiarizeStage, Diarization,
-                     FusionStage, GroupResult, LanguageRequest, LanguageResult, PlanRequest, PlanStage,
-                     RecordingPlan)
+from ..qa.answer import Answer
+from .answer_stages import (AnswerRequest, AnswerStage, Answered, AskConfig, Encoded,
+                            EncodeRequest, EncodeStage, answer_settings)
+from .stages import (AsrStage, ChunkGroup, Corrected, CorrectRequest, CorrectStage,
+                     DiarizeRequest, DiarizeStage, Diarization, FusionStage, GroupResult,
+                     LanguageRequest, LanguageResult, PlanRequest, PlanStage, RecordingPlan)
 from .state import JobState, Manifest, fingerprint
 from .transcribe import TranscribeOptions, library_versions
 
@@ -110,6 +113,12 @@ class _Recording:
     chunks_done: int = 0
     resumed: int = 0
     diarization: Diarization | None = None
+    correction_key: str = ""
+    questions: list[str] = field(default_factory=list)   # asked about this recording
+    answers: dict[str, Answer | None] = field(default_factory=dict)  # by key; None: queued
+    answer_keys: list[str] = field(default_factory=list)  # per question
+    outputs: list[Path] = field(default_factory=list)
+    duration: float | None = None
     result: FileResult | None = None
 
 
@@ -118,8 +127,12 @@ class _Scheduler:
                  formats: Sequence[str], runner: Runner, state: JobState,
                  progress: ProgressCallback, on_file: Callable[[FileResult], None] | None,
                  report: bool = False, diarization: Any = None, fusion: Any = None,
-                 correction: Any = None):
+                 correction: Any = None, ask: AskConfig | None = None,
+                 questions: Sequence[Sequence[str]] = ()):
         self.out, self.opts, self.formats = out, opts, tuple(formats)
+        self.ask = ask
+        # The speech LM reads encoder states: its recordings start at encoding, not planning.
+        self.first_stage = "encode" if ask is not None and not ask.needs_transcript else "plan"
         self.report = report
         self.diarization = diarization
         self.fusion = fusion
@@ -131,6 +144,8 @@ class _Scheduler:
         self.progress, self.on_file = progress, on_file
         taken: set[str] = {SUMMARY_STEM}
         self.recs = [_Recording(i, p, output_stem(p, taken)) for i, p in enumerate(paths)]
+        for rec, qs in zip(self.recs, questions):
+            rec.questions = list(qs)
         self.to_plan: deque[_Recording] = deque(self.recs)
         self.ready: deque[tuple[str, _Recording, Any]] = deque()   # (stage, rec, item)
         self.inflight: dict[int, tuple[_Recording, Any]] = {}
@@ -141,10 +156,15 @@ class _Scheduler:
         while self.to_plan or self.ready or self.inflight:
             self._submit_ready()
             # Plan ahead only while little decode work is queued: bounded state in memory.
-            while self.to_plan and len(self.ready) < 4 * group and self.runner.free("plan"):
+            while (self.to_plan and len(self.ready) < 4 * group
+                   and self.runner.free(self.first_stage)):
                 rec = self.to_plan.popleft()
                 rec.t0 = time.perf_counter()
-                if not self._resume(rec):
+                if self.first_stage == "encode":
+                    rec.pending += 1        # the speech LM reads encoder states, not text
+                    self.inflight[self.runner.submit("encode", EncodeRequest(str(rec.path)))] \
+                        = (rec, None)
+                elif not self._resume(rec):
                     self.inflight[self.runner.submit("plan", PlanRequest(str(rec.path)))] = \
                         (rec, None)
             if not self.inflight:
@@ -163,6 +183,15 @@ class _Scheduler:
                 self._decoded(rec, result)
             elif isinstance(result, Diarization):
                 self._diarized(rec, result)
+            elif isinstance(result, Corrected):
+                self._corrected(rec, Transcript.from_json(result.transcript))
+            elif isinstance(result, Encoded):
+                rec.pending -= 1
+                rec.duration = result.duration
+                self.state.log("encoded", recording=rec.stem, frames=result.frames)
+                self._ask(rec, result.sha256, None)
+            elif isinstance(result, Answered):
+                self._answered(rec, item.key, result.answer)
 
     def _submit_ready(self) -> None:
         """Submit queued items, in order, to every stage that has room (an item for a busy
@@ -277,36 +306,104 @@ class _Scheduler:
         self.progress(Progress(rec.stem, m.recording.duration * frac, m.recording.duration))
 
     def _finish(self, rec: _Recording) -> None:
-        m = rec.manifest
-        assert m is not None
+        """All chunks (and the diarization) are in: assemble, then correct or write."""
         try:
-            segments = [s for c in m.chunks for s in self.state.load_chunk(rec.stem, c.index)]
-            prov = {"asr": rec.provenance, "options": job_settings(self.opts, self.fusion)}
-            prov["versions"] = prov["options"].pop("versions")
-            tr = Transcript(recording=m.recording, language=m.language or "und",
-                            segments=segments, provenance=prov)
-            if rec.diarization is not None:
-                from ..diarization import attribute_speakers, turns_to_annotation
-
-                tr = attribute_speakers(tr, turns_to_annotation(rec.diarization.turns),
-                                        diarizer=rec.diarization.provenance)
-            if self.correction is not None:
-                from ..correction import correct_transcript
-
-                tr = correct_transcript(tr, rec.path, self.correction)
-            written = write_outputs(tr, self.out, rec.stem, self.formats)
-            if self.report:
-                written += self._write_report(tr, rec)
+            tr = self._assemble(rec)
         except Exception as e:
             self._fail(rec, e)
             return
+        if self.correction is None:
+            self._write(rec, tr)
+            return
+        key = fingerprint({"options": asdict(self.correction), "input": tr.to_json()})
+        saved = self.state.load_correction(rec.stem, key)
+        if saved is not None:
+            self.state.log("correction_reused", recording=rec.stem)
+            self._write(rec, saved)
+            return
+        rec.correction_key = key
+        rec.pending += 1
+        self.ready.append(("correct", rec, CorrectRequest(str(rec.path),
+                                                          tr.to_json(indent=None))))
+
+    def _assemble(self, rec: _Recording) -> Transcript:
+        m = rec.manifest
+        assert m is not None
+        segments = [s for c in m.chunks for s in self.state.load_chunk(rec.stem, c.index)]
+        prov = {"asr": rec.provenance, "options": job_settings(self.opts, self.fusion)}
+        prov["versions"] = prov["options"].pop("versions")
+        tr = Transcript(recording=m.recording, language=m.language or "und",
+                        segments=segments, provenance=prov)
+        if rec.diarization is not None:
+            from ..diarization import attribute_speakers, turns_to_annotation
+
+            tr = attribute_speakers(tr, turns_to_annotation(rec.diarization.turns),
+                                    diarizer=rec.diarization.provenance)
+        return tr
+
+    def _corrected(self, rec: _Recording, tr: Transcript) -> None:
+        rec.pending -= 1
+        self.state.save_correction(rec.stem, rec.correction_key, tr)
+        self.state.log("corrected", recording=rec.stem,
+                       edits=len(tr.provenance.get("corrections", [])))
+        self._write(rec, tr)
+
+    def _write(self, rec: _Recording, tr: Transcript) -> None:
+        try:
+            rec.outputs = write_outputs(tr, self.out, rec.stem, self.formats)
+            if self.report:
+                rec.outputs += self._write_report(tr, rec)
+        except Exception as e:
+            self._fail(rec, e)
+            return
+        rec.duration = tr.duration
+        if self.ask is not None:
+            self._ask(rec, tr.to_json(indent=None), tr)
+        else:
+            self._done(rec, len(tr.speakers) if rec.diarization is not None else None)
+
+    # -- questions --------------------------------------------------------------------------
+    def _ask(self, rec: _Recording, source: str, tr: Transcript | None) -> None:
+        """Queue every question about the recording whose answer is not saved yet. source:
+        what the answers read (the transcript, or the audio's sha256), part of their key."""
+        assert self.ask is not None
+        settings = answer_settings(self.ask)
+        transcript = tr.to_json(indent=None) if tr is not None else None
+        for question in rec.questions:
+            key = fingerprint({"question": question, "settings": settings, "source": source})
+            rec.answer_keys.append(key)
+            if key in rec.answers:
+                continue
+            saved = self.state.load_answer(rec.stem, key)
+            if saved is not None:
+                rec.answers[key] = saved
+                self.state.log("answer_reused", recording=rec.stem, key=key)
+                continue
+            rec.answers[key] = None       # queued once, however often it is asked
+            rec.pending += 1
+            self.ready.append(("answer", rec, AnswerRequest(str(rec.path), question,
+                                                            transcript, key)))
+        if rec.pending == 0:
+            self._done(rec)
+
+    def _answered(self, rec: _Recording, key: str, answer: Answer) -> None:
+        rec.pending -= 1
+        rec.answers[key] = answer
+        self.state.save_answer(rec.stem, key, answer)
+        self.state.log("answered", recording=rec.stem, key=key, seconds=round(answer.seconds, 3))
+        if rec.pending == 0:
+            self._done(rec)
+
+    def _done(self, rec: _Recording, speakers: int | None = None) -> None:
+        m = rec.manifest
+        chunks = len(m.chunks) if m is not None else 0
         elapsed = time.perf_counter() - rec.t0
-        rec.result = FileResult(str(rec.path), "ok", [str(p) for p in written], None,
-                                tr.duration, round(elapsed, 3),
-                                round(tr.duration / elapsed, 2) if elapsed > 0 else None,
-                                len(m.chunks), rec.resumed,
-                                len(tr.speakers) if rec.diarization is not None else None)
-        self.state.log("recording_done", recording=rec.stem, chunks=len(m.chunks),
+        duration = rec.duration
+        rec.result = FileResult(str(rec.path), "ok", [str(p) for p in rec.outputs], None,
+                                duration, round(elapsed, 3),
+                                round(duration / elapsed, 2) if duration and elapsed > 0
+                                else None, chunks, rec.resumed, speakers)
+        self.state.log("recording_done", recording=rec.stem, chunks=chunks,
                        resumed=rec.resumed)
         if self.on_file:
             self.on_file(rec.result)
@@ -342,22 +439,51 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
     fusion: FusionOptions to decode with an LLM fused into the beam search (GFD).
     correction: CorrectionOptions for LLM error correction, each edit checked on the audio.
     """
+    return _run(paths, out_dir, opts, formats, progress, on_file, runner=runner,
+                engine=engine, resume=resume, report=report, diarization=diarization,
+                fusion=fusion, correction=correction)[0]
+
+
+def _stage_specs(opts: TranscribeOptions, engine: Engine | None, diarization: Any,
+                 fusion: Any, correction: Any, ask: AskConfig | None) -> dict[str, StageSpec]:
+    """The stages a job needs: the speech LM reads encoder states and needs no transcript."""
+    specs: dict[str, StageSpec] = {}
+    if ask is None or ask.needs_transcript:
+        specs["plan"] = StageSpec(PlanStage, opts)
+        specs["asr"] = (StageSpec(FusionStage, (opts, fusion)) if fusion is not None else
+                        StageSpec(AsrStage, opts, instance=(
+                            AsrStage(opts, engine) if engine is not None else None)))
+        if diarization is not None:
+            specs["diarize"] = StageSpec(DiarizeStage, diarization)
+        if correction is not None:
+            specs["correct"] = StageSpec(CorrectStage, correction)
+    if ask is not None:
+        if not ask.needs_transcript:
+            specs["encode"] = StageSpec(EncodeStage, ask)
+        specs["answer"] = StageSpec(AnswerStage, ask)
+    return specs
+
+
+def _run(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
+         formats: Sequence[str], progress: ProgressCallback,
+         on_file: Callable[[FileResult], None] | None, *, runner: Runner | None,
+         engine: Engine | None = None, resume: bool = True, report: bool = False,
+         diarization: Any = None, fusion: Any = None, correction: Any = None,
+         ask: AskConfig | None = None, questions: Sequence[Sequence[str]] = ()
+         ) -> tuple[JobSummary, _Scheduler]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    state = JobState(out, job_settings(opts, fusion), resume=resume)
+    settings = job_settings(opts, fusion)
+    if ask is not None:
+        settings["ask"] = answer_settings(ask)
+    state = JobState(out, settings, resume=resume)
     runner = runner or LocalRunner()
     sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file, report,
-                       diarization, fusion, correction)
+                       diarization, fusion, correction, ask, questions)
     state.log("job_started", runner=runner.name, inputs=len(paths))
     try:
-        specs = {"plan": StageSpec(PlanStage, opts),
-                 "asr": (StageSpec(FusionStage, (opts, fusion)) if fusion is not None else
-                         StageSpec(AsrStage, opts, instance=(
-                             AsrStage(opts, engine) if engine is not None else None)))}
-        if diarization is not None:
-            specs["diarize"] = StageSpec(DiarizeStage, diarization)
-        runner.start(specs)
+        runner.start(_stage_specs(opts, engine, diarization, fusion, correction, ask))
         sched.run()
     finally:
         runner.close()
@@ -367,4 +493,51 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
               failed=len(summary.failed))
     state.close()
     atomic_write_text(out / f"{SUMMARY_STEM}.json", json.dumps(summary.to_dict(), indent=2) + "\n")
-    return summary
+    return summary, sched
+
+
+ANSWERS_FILE = "answers.json"
+
+
+def run_ask_job(items: Sequence[dict[str, Any]], out_dir: str | Path, ask: AskConfig,
+                opts: TranscribeOptions | None = None, progress: ProgressCallback = no_progress,
+                on_file: Callable[[FileResult], None] | None = None, *,
+                runner: Runner | None = None, resume: bool = True,
+                diarization: Any = None) -> tuple[JobSummary, list[dict[str, Any]]]:
+    """Answer every {"path", "question", ...} item; write OUT/answers.json in input order.
+
+    Each recording is transcribed (cascade) or encoded (speech LM) once for all of its
+    questions; answers are saved as they come, so a resumed job answers only what is left.
+    An item whose recording failed gets "answer": null and the recording's "error".
+    """
+    paths: list[Path] = []
+    index: dict[str, int] = {}
+    for it in items:
+        if it["path"] not in index:
+            index[it["path"]] = len(paths)
+            paths.append(Path(it["path"]))
+    questions: list[list[str]] = [[] for _ in paths]
+    for it in items:
+        questions[index[it["path"]]].append(it["question"])
+    summary, sched = _run(paths, out_dir, opts or TranscribeOptions(), ("json",), progress,
+                          on_file, runner=runner, resume=resume, diarization=diarization,
+                          ask=ask, questions=questions)
+    rows = []
+    seen: dict[int, int] = {}
+    for it in items:
+        rec = sched.recs[index[it["path"]]]
+        n = seen.get(rec.index, 0)
+        seen[rec.index] = n + 1
+        answer = rec.answers.get(rec.answer_keys[n]) if n < len(rec.answer_keys) else None
+        row = {**it, "answer": answer.text if answer else None, "mode": ask.mode,
+               "evidence": [asdict(e) for e in answer.evidence] if answer else [],
+               "model": answer.model if answer else None}
+        if ask.mode == "lslm":
+            row.update(window=ask.window, speech_tokens=answer.speech_tokens if answer else None)
+        if answer is None:
+            row["error"] = (rec.result.error if rec.result is not None and rec.result.error
+                            else "not answered")
+        rows.append(row)
+    atomic_write_text(Path(out_dir) / ANSWERS_FILE,
+                      json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+    return summary, rows

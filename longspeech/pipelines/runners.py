@@ -7,6 +7,7 @@ scheduler is written once, so both runners produce the same outputs.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ class RayRunner:
         self._started_ray = False
 
     # -- cluster --------------------------------------------------------------------------
-    def _init(self) -> None:
+    def _init(self, specs: dict[str, StageSpec]) -> None:
         import ray
 
         if ray.is_initialized():
@@ -134,6 +135,14 @@ class RayRunner:
                                       runtime_env={"env_vars": env} if env else None)
         if self.address is None:
             kwargs["object_store_memory"] = self.object_store_mb * 1024 * 1024
+            # On this machine the per-recording stages (diarize, correct, answer) wait on
+            # the chunk stages' results more than they compute beside them: let every
+            # stage have its actor even where their CPU shares add up to more than the cores.
+            cores = float(os.cpu_count() or 1)
+            need = sum((self.actors.get(name) or spec.actors
+                        or self._cpu_actors(spec.cls, cores)) * spec.cls.num_cpus
+                       for name, spec in specs.items())
+            kwargs["num_cpus"] = max(int(cores), math.ceil(need))
         try:
             ray.init(address=self.address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as e:
@@ -158,7 +167,7 @@ class RayRunner:
     def start(self, specs: dict[str, StageSpec]) -> None:
         import ray
 
-        self._init()
+        self._init(specs)
         res = self.resources()
         cpus, gpus = res.get("CPU", 1.0), int(res.get("GPU", 0))
         need_cpu = need_gpu = 0.0
@@ -235,5 +244,19 @@ class RayRunner:
 
 
 Runner = LocalRunner | RayRunner
+RUNNERS = ("auto", "local", "ray")
 
-__all__ = ["LocalRunner", "RayRunner", "Runner", "StageSpec"]
+
+def choose_runner(runner: str, address: str | None, inputs: int) -> Runner:
+    """The runner a command asked for: "auto" is Ray for more than one input and whenever a
+    cluster address is given, else in-process."""
+    if runner not in RUNNERS:
+        raise LongspeechError(f"unknown runner {runner!r}; choose auto, local or ray")
+    if runner == "local" and address:
+        raise LongspeechError("--address joins a Ray cluster; it needs --runner ray or auto")
+    if runner == "ray" or (runner == "auto" and (address is not None or inputs > 1)):
+        return RayRunner(address)
+    return LocalRunner()
+
+
+__all__ = ["RUNNERS", "LocalRunner", "RayRunner", "Runner", "StageSpec", "choose_runner"]

@@ -1,4 +1,4 @@
-"""The transcription stages. A stage loads its models once in __init__ and maps items in
+"""The pipeline's stages. A stage loads its models once in __init__ and maps items in
 __call__; it keeps no global state, so one class runs in-process (LocalRunner) or as a Ray
 actor (RayRunner).
 
@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..asr import Engine, load_engine
 from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe, read_span
-from ..types import Chunk, Recording, Segment, SpeakerTurn
+from ..types import Chunk, Recording, Segment, SpeakerTurn, Transcript
 from .transcribe import TranscribeOptions, decode_batch
 
 # Chunks closer than this are read from the file in one piece.
@@ -80,6 +80,19 @@ class DiarizeRequest:
 class Diarization:
     turns: list[SpeakerTurn]
     provenance: dict[str, Any]   # the backend's models and settings
+
+
+@dataclass(frozen=True)
+class CorrectRequest:
+    """An assembled (and speaker-attributed) transcript, as JSON, and its recording."""
+
+    path: str
+    transcript: str
+
+
+@dataclass(frozen=True)
+class Corrected:
+    transcript: str              # the corrected transcript, as JSON
 
 
 # -- stages ----------------------------------------------------------------------------------
@@ -196,6 +209,24 @@ class DiarizeStage:
         return Diarization(annotation_to_turns(annotation), self.backend.describe())
 
 
-__all__ = ["AsrStage", "ChunkGroup", "DiarizeRequest", "DiarizeStage", "Diarization",
+class CorrectStage:
+    """LLM full-text correction of one recording's transcript, each edit checked against the
+    audio (a per-recording step: the LLM reads the whole transcript)."""
+
+    num_cpus: ClassVar[float] = 1
+    num_gpus: ClassVar[float] = 1
+
+    def __init__(self, config: Any):
+        from ..correction import Corrector
+
+        self.corrector = Corrector(config)
+
+    def __call__(self, item: CorrectRequest) -> Corrected:
+        fixed = self.corrector(Transcript.from_json(item.transcript), item.path)
+        return Corrected(fixed.to_json(indent=None))
+
+
+__all__ = ["AsrStage", "ChunkGroup", "CorrectRequest", "CorrectStage", "Corrected",
+           "DiarizeRequest", "DiarizeStage", "Diarization",
            "FusionStage", "GroupResult", "LanguageRequest", "LanguageResult",
            "PlanRequest", "PlanStage", "RecordingPlan", "Stage", "read_chunks"]

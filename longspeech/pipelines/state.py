@@ -4,6 +4,9 @@
     OUT/.longspeech/job.log                          one JSON line per event
     OUT/.longspeech/recordings/<stem>/manifest.json  the recording, its chunk plan, language
     OUT/.longspeech/recordings/<stem>/chunks/NNNNNN.json   one decoded chunk
+    OUT/.longspeech/recordings/<stem>/diarization.json     speaker turns
+    OUT/.longspeech/recordings/<stem>/correction.json      the LLM-corrected transcript
+    OUT/.longspeech/recordings/<stem>/answers/<key>.json   one answered question
 
 Every file is written atomically (temp file + rename): after a crash each one is either
 whole or absent, so a restarted job trusts what it finds.
@@ -21,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidOptionError
-from ..outputs.writers import atomic_write_text
-from ..types import Chunk, Recording, Segment, SpeakerTurn, Word
+from ..files import atomic_write_text
+from ..qa.answer import Answer
+from ..qa.evidence import Evidence
+from ..types import Chunk, Recording, Segment, SpeakerTurn, Transcript, Word
 
 STATE_DIR = ".longspeech"
 STATE_VERSION = 1
@@ -148,6 +153,36 @@ class JobState:
                 return None
             return [SpeakerTurn(**t) for t in d["turns"]], d["provenance"]
         except (OSError, json.JSONDecodeError, KeyError, TypeError):
+            return None
+
+    # -- correction: keyed by its options and by the transcript it corrected ---------------
+    def save_correction(self, stem: str, key: str, transcript: Transcript) -> None:
+        atomic_write_text(self._dir(stem) / "correction.json", json.dumps(
+            {"key": key, "transcript": transcript.to_dict()}, ensure_ascii=False) + "\n")
+
+    def load_correction(self, stem: str, key: str) -> Transcript | None:
+        try:
+            d = json.loads((self._dir(stem) / "correction.json").read_text(encoding="utf-8"))
+            if d["key"] != key:
+                return None
+            return Transcript.from_dict(d["transcript"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    # -- answers: one file per question, keyed by what the answer depends on ---------------
+    def _answer_path(self, stem: str, key: str) -> Path:
+        return self._dir(stem) / "answers" / f"{key}.json"
+
+    def save_answer(self, stem: str, key: str, answer: Answer) -> None:
+        atomic_write_text(self._answer_path(stem, key),
+                          json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+
+    def load_answer(self, stem: str, key: str) -> Answer | None:
+        try:
+            d = json.loads(self._answer_path(stem, key).read_text(encoding="utf-8"))
+            d["evidence"] = [Evidence(**e) for e in d.get("evidence", [])]
+            return Answer(**d)
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
 

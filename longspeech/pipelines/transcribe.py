@@ -5,18 +5,21 @@ Memory stays bounded by one batch of chunks, whatever the recording's duration.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..asr import AsrOptions, Engine
+from ..asr import AsrOptions, Engine, load_engine
 from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe
 from ..audio.vad import VadOptions
+from ..errors import InvalidOptionError
+from ..progress import Progress, ProgressCallback, no_progress
 from ..types import Recording, Segment, Transcript
-from .progress import Progress, ProgressCallback, no_progress
 
 
 @dataclass
@@ -144,3 +147,41 @@ def transcribe_file(path: str | Path, engine: Engine, opts: TranscribeOptions | 
     # "und" (ISO 639-2 undetermined): a multilingual model heard no speech to identify.
     return Transcript(recording=rec, language=lang.language or "und", segments=segments,
                       provenance=provenance(engine, opts))
+
+
+_ASR_FIELDS = {f.name for f in dataclasses.fields(AsrOptions)}
+
+
+def make_options(vad: VadOptions | None = None, max_chunk: float = 30.0,
+                 **options) -> TranscribeOptions:
+    """TranscribeOptions from keyword options named as AsrOptions' fields."""
+    unknown = sorted(set(options) - _ASR_FIELDS)
+    if unknown:
+        raise InvalidOptionError(
+            f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(_ASR_FIELDS))}")
+    if "temperatures" in options and isinstance(options["temperatures"], (int, float)):
+        options["temperatures"] = (float(options["temperatures"]),)
+    asr = AsrOptions(**options)
+    asr.validate()
+    return TranscribeOptions(asr=asr, vad=vad or VadOptions(), max_chunk=max_chunk)
+
+
+@lru_cache(maxsize=2)
+def _engine(key: tuple) -> Engine:
+    return load_engine(AsrOptions(**dict(key)))
+
+
+def get_engine(asr: AsrOptions) -> Engine:
+    """A loaded engine for these options; the last two loaded are kept for reuse."""
+    fields = ("model", "engine", "device", "compute_type", "cpu_threads", "beam_size",
+              "temperatures", "compression_ratio_threshold", "log_prob_threshold",
+              "no_speech_threshold", "length_penalty", "word_timestamps", "initial_prompt",
+              "language", "task", "batch_size", "max_segment_seconds", "word_time_correction")
+    return _engine(tuple((f, getattr(asr, f)) for f in fields))
+
+
+def transcribe(path: str | Path, *, vad: VadOptions | None = None,
+               progress: ProgressCallback = no_progress, **options: Any) -> Transcript:
+    """Transcribe one recording. Options are AsrOptions' fields (model, engine, language...)."""
+    opts = make_options(vad, **options)
+    return transcribe_file(path, get_engine(opts.asr), opts, progress)

@@ -43,7 +43,8 @@ def format_transcript(transcript: Transcript) -> str:
     return "\n".join(lines)
 
 
-def _terms(text: str) -> list[str]:
+def terms(text: str) -> list[str]:
+    """The words of `text` that can tell passages apart (lower case, no stop words)."""
     return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
 
 
@@ -51,9 +52,9 @@ def relevant_lines(lines: list[str], question: str, budget: int, count) -> list[
     """The lines (in their order) that best match the question within `budget` tokens, as
     measured by `count(line)`: lines ranked by the question words they hold, rarer words
     weighing more, each taken with its neighbours for context."""
-    q = set(_terms(question))
-    df = Counter(t for line in lines for t in set(_terms(line)))
-    score = [sum(1.0 / df[t] for t in set(_terms(line)) & q) for line in lines]
+    q = set(terms(question))
+    df = Counter(t for line in lines for t in set(terms(line)))
+    score = [sum(1.0 / df[t] for t in set(terms(line)) & q) for line in lines]
     keep: set[int] = set()
     used = 0
     for i in sorted(range(len(lines)), key=lambda i: (-score[i], i)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..outputs.writers import atomic_write
+from ..files import atomic_write
 from ..types import Transcript
 from .html import human_duration
 from .stats import summarize

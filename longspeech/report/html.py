@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import InvalidOptionError
-from ..outputs.writers import atomic_write_text
+from ..files import atomic_write_text
 from ..types import Transcript
 from ._assets import CSS, JS
 from .corrections import Correction, corrections_of, load_report_input, transcript_from_dict

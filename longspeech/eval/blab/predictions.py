@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from ...errors import BlabDataError
-from ...outputs.writers import atomic_write_text
+from ...files import atomic_write_text
 from .tasks import (EMOTION_SUFFIX, EMOTION_TASKS, LONG_DURATION_SUFFIX,
                     SHORT_DURATION_SUFFIX, check_task, prediction_prompt)
 

@@ -1,4 +1,4 @@
-"""python -m longspeech.compression.training {ctc,lslm} --out DIR [--steps N] [--seed S] ...
+"""python -m longspeech.speechlm.training {ctc,lslm} --out DIR [--steps N] [--seed S] ...
 
 Trains the embedded speech-language model's CTC density head (ctc) or its projector (lslm)
 on synthetic speech, with the defaults that produced the shipped weights
@@ -15,14 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...errors import InvalidOptionError, LongspeechError
-from ...speechlm import shipped_model_dir
+from ..shipped import shipped_model_dir
 from .common import TrainProgress
 from .ctc import CtcTrainOptions, train_ctc
 from .lslm import LoraOptions, LslmTrainOptions, train_lslm
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m longspeech.compression.training",
+    p = argparse.ArgumentParser(prog="python -m longspeech.speechlm.training",
                                 description="Train the CTC density head or the speech projector.")
     p.add_argument("what", choices=("ctc", "lslm"))
     p.add_argument("--out", required=True, help="model directory to write (both stages: the "

@@ -17,14 +17,13 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ..compression.head import CTCDensityHead
-from ..compression.training.common import read_manifest
-from ..compression.training.lslm import LORA_FILE, PROJECTOR_FILE
 from ..encoders import EncoderOptions, WhisperStateEncoder
 from ..errors import ModelIntegrityError, ModelNotAvailableError
 from ..hashing import sha256_file
 from ..llm import load_llm
-from ..speechlm import default_model_dir
-from .speechlm import SYSTEM, SpeechLM
+from .manifest import LORA_FILE, PROJECTOR_FILE, read_manifest
+from .model import SYSTEM, SpeechLM
+from .shipped import default_model_dir
 
 
 @dataclass

@@ -139,7 +139,7 @@ def facts(seed: int, n: int) -> list[Fact]:
 def key_in_reply(key: str, reply: str) -> bool:
     """Whether the answer's key words occur in a reply, after Whisper's English normaliser
     (so "nineteen eighty" matches "1980" and case and punctuation do not matter)."""
-    from ...eval.wer import normalize
+    from ...wer import normalize
 
     k, r = _words(normalize(key)), _words(normalize(reply))
     if not k:

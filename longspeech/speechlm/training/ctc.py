@@ -21,8 +21,9 @@ from torch import Tensor
 
 from ...errors import InvalidOptionError
 from ...llm import load_llm
-from ..head import CONFIG_FILE, WEIGHTS_FILE, CTCDensityHead, DensityHeadConfig
-from .common import TrainCallback, TrainProgress, cosine_lr, seeded, silent, update_manifest
+from ...compression.head import CONFIG_FILE, WEIGHTS_FILE, CTCDensityHead, DensityHeadConfig
+from ..manifest import update_manifest
+from .common import TrainCallback, TrainProgress, cosine_lr, seeded, silent
 from .data import SpeechDataOptions, Utterance, training_sets
 from .vocab import VOCAB_FILE, ctc_text, encode, load_vocab, piece_texts, train_vocab
 
@@ -129,7 +130,7 @@ def greedy_ctc(head: CTCDensityHead, sp, states: np.ndarray) -> str:
 
 def evaluate_head(head: CTCDensityHead, sp, utts: list[Utterance]) -> dict[str, float]:
     """Greedy-CTC WER on held-out utterances, and the mean density of their frames."""
-    from ...eval.wer import word_error_rate
+    from ...wer import word_error_rate
 
     hyps = [greedy_ctc(head, sp, u.states) for u in utts]
     with torch.no_grad():

@@ -9,7 +9,8 @@ the sha256 of every file, the options and the measured losses/metrics.
 
 from __future__ import annotations
 
-from .common import MANIFEST, TrainCallback, TrainProgress, read_manifest
+from ..manifest import MANIFEST, read_manifest
+from .common import TrainCallback, TrainProgress
 from .ctc import CtcTrainOptions, TrainResult, train_ctc
 from .data import SpeechDataOptions, Utterance, build_utterances, load_utterances
 from .facts import QA, Fact, facts, key_in_reply

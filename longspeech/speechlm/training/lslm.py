@@ -25,17 +25,16 @@ from torch import nn
 
 from ...errors import InvalidOptionError
 from ...llm import load_llm
-from ..head import CTCDensityHead
-from ..options import PAPER_WINDOWS, CompressionOptions
-from .common import TrainCallback, TrainProgress, cosine_lr, seeded, silent, update_manifest
+from ...compression.head import CTCDensityHead
+from ...compression.options import PAPER_WINDOWS, CompressionOptions
+from ..manifest import LORA_FILE, PROJECTOR_FILE, update_manifest
+from .common import TrainCallback, TrainProgress, cosine_lr, seeded, silent
 from .ctc import TrainResult, _jsonable
 from .data import SpeechDataOptions, Utterance, training_sets
 
 if TYPE_CHECKING:
-    from ...qa.speechlm import SpeechLM
+    from ..model import SpeechLM
 
-PROJECTOR_FILE = "projector.safetensors"
-LORA_FILE = "lora.safetensors"
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ class Example:
 
 def examples(utts: list[Utterance], qa: bool) -> list[Example]:
     """Transcription examples (every clip) or QA examples (every question of every fact)."""
-    from ...qa.speechlm import TRANSCRIBE
+    from ..model import TRANSCRIBE
 
     if not qa:
         return [Example(i, TRANSCRIBE, u.text) for i, u in enumerate(utts)]
@@ -186,7 +185,7 @@ def train_lslm(options: LslmTrainOptions,
         elif opts.init == "head":
             init_stat["head_scale"] = round(init_projector(projector, head, layer_norm, emb,
                                                            utts), 6)
-        from ...qa.speechlm import SpeechLM
+        from ..model import SpeechLM
 
         lm = lora_model(llm.model, opts.lora) if opts.lora.r > 0 else None
         slm = SpeechLM(llm, layer_norm, projector, head, lm=lm)
@@ -267,8 +266,8 @@ def save_lslm(out_dir: str | Path, slm: SpeechLM, info: dict, *, encoder_model: 
 def evaluate(slm, held: list[Utterance], opts: LslmTrainOptions,
              progress: TrainCallback = silent) -> dict[str, float]:
     """Greedy transcription WER and QA key accuracy on held-out clips at L = max window."""
-    from ...eval.wer import word_error_rate
-    from ...qa.speechlm import TRANSCRIBE
+    from ...wer import word_error_rate
+    from ..model import TRANSCRIBE
     from .facts import key_in_reply
 
     window = max(opts.windows)

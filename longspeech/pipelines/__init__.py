@@ -1,0 +1,1 @@
+"""Stages, the scheduler, the local and Ray runners, and job state."""

@@ -1,0 +1,124 @@
+"""ask(): answer a question about a recording, by the speech-language model or the cascade.
+
+    ask("talk.wav", "Who bought the bicycle?")                      # lslm, L = 750
+    ask("talk.wav", "Who bought the bicycle?", mode="cascade")      # transcript -> LLM
+    ask_batch([{"path": "a.wav", "question": "..."}], "out")         # a job: OUT/answers.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from ..errors import InvalidOptionError
+from ..progress import ProgressCallback, no_progress
+from ..qa.answer import Answer, AskOptions, AudioInput, Mode, answer_cascade, answer_lslm
+from ..types import Transcript, load_transcript
+from .answer_stages import MODES, AskConfig
+from .job import FileResult, JobSummary, run_ask_job
+from .runners import Runner
+from .transcribe import make_options, transcribe
+
+
+def _transcript_of(audio: AudioInput, opts: AskOptions) -> Transcript:
+    if not isinstance(audio, np.ndarray):
+        return transcribe(audio, **opts.asr)
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory(prefix="longspeech-ask-") as d:
+        path = Path(d) / "audio.wav"
+        sf.write(path, np.asarray(audio, np.float32), SAMPLE_RATE)
+        return transcribe(path, **opts.asr)
+
+
+
+
+def ask(audio: AudioInput | None, question: str, mode: Mode = "lslm", window: int = 750, *,
+        transcript: Transcript | str | os.PathLike | None = None,
+        options: AskOptions | None = None) -> Answer:
+    """Answer `question` about a recording (a path, or float32 16 kHz mono samples).
+
+    mode "lslm": the speech-language model reads the recording compressed to `window` speech
+    vectors. mode "cascade": the LLM reads a transcript: `transcript` (a Transcript, a
+    transcript JSON path, or plain text) or, without one, a transcription of the audio.
+    """
+    opts = options or AskOptions()
+    if not question.strip():
+        raise InvalidOptionError("the question is empty")
+    if mode == "lslm":
+        if audio is None:
+            raise InvalidOptionError("lslm mode needs the audio")
+        if window < 1:
+            raise InvalidOptionError(f"window must be at least 1 speech vector, got {window}")
+        answer = answer_lslm(audio, question, window, opts)
+    elif mode == "cascade":
+        if isinstance(transcript, (str, os.PathLike)) and Path(transcript).is_file():
+            transcript = load_transcript(transcript)
+        if transcript is None:
+            if audio is None:
+                raise InvalidOptionError("cascade needs audio or a transcript")
+            transcript = _transcript_of(audio, opts)
+        answer = answer_cascade(transcript, question, opts)
+    else:
+        raise InvalidOptionError(f"unknown mode {mode!r}; choose lslm or cascade")
+    if audio is not None and not isinstance(audio, np.ndarray):
+        answer = Answer(**{**answer.to_dict(), "path": str(audio)})
+    return answer
+
+
+def read_items(items: Sequence[dict[str, str]] | str | os.PathLike) -> list[dict[str, str]]:
+    """LongSpeech-Eval input: a JSON list of {"path", "question"} (or that list itself).
+    Relative paths are taken from the JSON file's folder."""
+    if isinstance(items, (str, os.PathLike)):
+        src = Path(items)
+        try:
+            data = json.loads(src.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise InvalidOptionError(f"cannot read {src}: {e.strerror or e}") from None
+        except ValueError as e:
+            raise InvalidOptionError(f"{src} is not valid JSON ({e}): give a JSON list of "
+                                     '{"path": ..., "question": ...} objects') from None
+        base = src.parent
+    else:
+        data, base = list(items), None
+    if not isinstance(data, list):
+        raise InvalidOptionError("LongSpeech-Eval input must be a JSON list of "
+                                 '{"path": ..., "question": ...} objects')
+    out = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict) or "path" not in item or "question" not in item:
+            raise InvalidOptionError(f"item {i} needs a 'path' and a 'question'")
+        if not isinstance(item["path"], str) or not isinstance(item["question"], str) \
+                or not item["question"].strip():
+            raise InvalidOptionError(f"item {i}: 'path' and 'question' must be non-empty text")
+        path = Path(item["path"])
+        if base is not None and not path.is_absolute():
+            path = base / path
+        out.append({**item, "path": str(path)})
+    return out
+
+
+def ask_batch(items: Sequence[dict[str, Any]] | str | os.PathLike, out_dir: str | os.PathLike,
+              mode: Mode = "lslm", window: int = 750, *, options: AskOptions | None = None,
+              runner: Runner | None = None, resume: bool = True,
+              progress: ProgressCallback = no_progress,
+              on_file: Callable[[FileResult], None] | None = None
+              ) -> tuple[JobSummary, list[dict[str, Any]]]:
+    """Answer every {"path", "question", ...} item (LongSpeech-Eval format) as a job into
+    out_dir: OUT/answers.json lists them in input order with "answer", "mode" and "evidence"
+    (other fields carried through), beside job_summary.json and resumable job state."""
+    if mode not in MODES:
+        raise InvalidOptionError(f"unknown mode {mode!r}; choose {' or '.join(MODES)}")
+    if window < 1:
+        raise InvalidOptionError(f"window must be at least 1 speech vector, got {window}")
+    opts = options or AskOptions()
+    transcribe_opts = make_options(**opts.asr) if mode == "cascade" else None
+    return run_ask_job(read_items(items), out_dir, AskConfig(mode, window, opts),
+                       transcribe_opts, progress, on_file, runner=runner, resume=resume)

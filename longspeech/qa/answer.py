@@ -1,0 +1,139 @@
+"""Answering one question: by the speech-language model from the audio, or by the text LLM
+from a transcript (the cascade). Transcription and batching are the pipeline's (pipelines/ask).
+
+lslm: encoder states -> iterative fusion to L frames with the trained density head -> the
+encoder's LayerNorm -> projector -> LLM input embeddings between the prompt's text. A
+Qwen2-Audio checkpoint (AskOptions.model = a hub id or directory) takes the same path with
+its own encoder, projector and LLM. cascade: a transcript (given, or made by transcribe())
+with times and speakers, given to the text LLM.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+
+from ..compression import METHODS, CompressionOptions
+from ..errors import InvalidOptionError
+from ..types import Transcript
+from .evidence import Evidence, find_evidence
+
+Mode = Literal["lslm", "cascade"]
+EMBEDDED_LSLM = "embedded"
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """model: "embedded" (tiny.en + projector + SmolLM2, the shipped weights in model_dir) or
+    a Qwen2-Audio hub id / local directory. model_dir: the trained embedded model (default
+    the shipped weights, longspeech/speechlm/weights). qwen_head_dir: a density head trained for the Qwen2-Audio encoder.
+    method: compression ("fusion", or the baselines "mostsim", "avgpool", "random").
+    llm: the cascade's text LLM. asr: keyword options of transcribe() for the cascade."""
+
+    model: str = EMBEDDED_LSLM
+    model_dir: str | None = None
+    qwen_head_dir: str | None = None
+    method: str = "fusion"
+    max_new_tokens: int = 64
+    llm: str = "smollm2"
+    asr: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InvalidOptionError(f"unknown compression method {self.method!r}; choose "
+                                     f"from {', '.join(METHODS)}")
+        if self.max_new_tokens < 1:
+            raise InvalidOptionError("max_new_tokens must be >= 1")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer and how it was made. frames: encoder frames of the recording (lslm);
+    speech_tokens: vectors the LLM read in their place (<= window); seconds: wall time;
+    evidence: the transcript segments that hold the answer (cascade)."""
+
+    text: str
+    mode: str
+    question: str
+    window: int | None = None
+    method: str | None = None
+    frames: int | None = None
+    speech_tokens: int | None = None
+    model: str = ""
+    seconds: float = 0.0
+    path: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+AudioInput = str | os.PathLike | np.ndarray
+
+
+def _samples(audio: AudioInput) -> np.ndarray:
+    from ..audio import load
+
+    if isinstance(audio, np.ndarray):
+        return np.asarray(audio, np.float32)
+    return load(audio)
+
+
+def _lslm_states(loaded: Any, audio: AudioInput) -> np.ndarray:
+    from ..encoders import encode_file, encode_samples
+
+    if isinstance(audio, np.ndarray):
+        return encode_samples(loaded.encoder, np.asarray(audio, np.float32)).states
+    return np.asarray(encode_file(loaded.encoder, audio).states)
+
+
+@lru_cache(maxsize=1)
+def _qwen(model: str, head_dir: str | None, device: str) -> Any:
+    from .qwen2audio import Qwen2AudioLSLM
+
+    return Qwen2AudioLSLM.from_pretrained(model, head_dir, device)
+
+
+def answer_lslm(audio: AudioInput, question: str, window: int, opts: AskOptions) -> Answer:
+    """The speech-language model's answer, read from the recording compressed to `window`
+    speech vectors."""
+    comp = CompressionOptions(method=opts.method, schedule="halving", seed=opts.seed)
+    t0 = time.perf_counter()
+    if opts.model != EMBEDDED_LSLM:
+        qwen = _qwen(opts.model, opts.qwen_head_dir, opts.device)
+        text, frames, kept = qwen.answer(_samples(audio), question, window, comp,
+                                         opts.max_new_tokens)
+        return Answer(text, "lslm", question, window, opts.method, frames, kept, opts.model,
+                      time.perf_counter() - t0)
+    from ..speechlm.loading import cached_speechlm, default_model_dir
+
+    loaded = cached_speechlm(str(opts.model_dir or default_model_dir()), opts.device)
+    states = _lslm_states(loaded, audio)
+    if len(states) == 0:
+        raise InvalidOptionError("the recording is empty: there is nothing to ask about")
+    x, n = loaded.model.compress([states], window, comp)
+    text = loaded.model.generate_from(loaded.model.project(x), n, question,
+                                      opts.max_new_tokens)
+    return Answer(text, "lslm", question, window, opts.method, len(states), int(n[0]),
+                  f"{EMBEDDED_LSLM}:{loaded.directory}", time.perf_counter() - t0)
+
+
+def answer_cascade(transcript: Transcript | str, question: str, opts: AskOptions) -> Answer:
+    """The text LLM's answer from a transcript (a Transcript or plain text)."""
+    from ..llm import load_llm
+    from .cascade import answer_from_transcript
+
+    t0 = time.perf_counter()
+    llm = load_llm(opts.llm, device=opts.device)
+    text = answer_from_transcript(llm, transcript, question, opts.max_new_tokens)
+    evidence = ([] if isinstance(transcript, str) else
+                find_evidence(transcript, question, text))
+    return Answer(text, "cascade", question, model=opts.llm, seconds=time.perf_counter() - t0,
+                  evidence=evidence)

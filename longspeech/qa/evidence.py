@@ -1,0 +1,37 @@
+"""Evidence for an answer: the transcript segments that hold it, with their times and speaker,
+so a user can jump to the moment. An answer no segment supports gets no evidence."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from ..types import Transcript
+from .cascade import terms
+
+
+@dataclass(frozen=True)
+class Evidence:
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+
+
+def find_evidence(transcript: Transcript, question: str, answer: str,
+                  limit: int = 2) -> list[Evidence]:
+    """Up to `limit` segments (in time order) that share the answer's words, rarer words
+    weighing more, the question's words breaking ties. None when the answer's words occur
+    nowhere: such an answer is not backed by the transcript."""
+    segs = [s for s in transcript.segments if s.text.strip()]
+    seg_terms = [set(terms(s.text)) for s in segs]
+    df = Counter(t for ts in seg_terms for t in ts)
+    a, q = set(terms(answer)), set(terms(question))
+    scored = []
+    for i, ts in enumerate(seg_terms):
+        hit = sum(1.0 / df[t] for t in ts & a)
+        if hit > 0:
+            scored.append((hit + 0.1 * sum(1.0 / df[t] for t in ts & q), i))
+    best = sorted(i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))[:limit])
+    return [Evidence(segs[i].start, segs[i].end, segs[i].speaker, " ".join(segs[i].text.split()))
+            for i in best]
