@@ -28,7 +28,9 @@ import numpy as np
 import torch
 
 from longspeech.eval import normalize, word_error_rate
-from longspeech.fusion import FusionOptions, FusionTranscriber
+from longspeech.asr import AsrOptions
+from longspeech.asr.gfd_engine import GfdEngine
+from longspeech.fusion import FusionOptions
 from longspeech.synth.noise import NoiseStream
 from longspeech.synth.render import render_sentence
 from longspeech.synth.voices import DEFAULT_VOICES
@@ -130,12 +132,15 @@ def main() -> None:
     t0 = time.perf_counter()
     data = clips(args.clips, args.seed)
     render_s = time.perf_counter() - t0
-    first = FusionTranscriber(FusionOptions(weight=weights[0]))
-    decoders = {"plain": FusionTranscriber(FusionOptions(weight=0.0), asr=first.asr)}
+    def gfd(weight: float, **shared) -> GfdEngine:
+        return GfdEngine(AsrOptions(engine="gfd", fusion=FusionOptions(weight=weight)), **shared)
+
+    first = gfd(weights[0])
+    decoders = {"plain": gfd(0.0, asr=first.asr())}
     for name, (w, _) in table.items():
         if name != "plain":
-            decoders[name] = first if w == weights[0] else FusionTranscriber(
-                FusionOptions(weight=w), asr=first.asr, llm=first.scorer.llm)
+            decoders[name] = first if w == weights[0] else gfd(w, asr=first.asr(),
+                                                               llm=first.scorer.llm)
     first.decode(data[0][1][:16000])        # warm-up: first-call allocations off the clock
 
     results: dict[str, dict] = {}

@@ -35,7 +35,7 @@ def transcribe(
     output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where outputs go")] = Path("out"),
     formats: Annotated[str, typer.Option("-f", "--formats", help="Comma list of json,srt,vtt,tsv,txt")] = "json,txt",
     model: Annotated[str, typer.Option(help="tiny.en, base, a local dir or a Hugging Face id")] = "tiny.en",
-    engine: Annotated[str, typer.Option(help="ct2 (CTranslate2, fast) or transformers")] = "ct2",
+    engine: Annotated[str, typer.Option(help="ct2 (CTranslate2, fast), transformers, or gfd (an LLM fused into the beam search; --fusion gfd says the same)")] = "ct2",
     batch_size: Annotated[int, typer.Option(help="Chunks decoded together")] = 8,
     beam_size: Annotated[int, typer.Option(help="Beam width")] = 5,
     language: Annotated[Optional[str], typer.Option(help="Language code; detected if omitted")] = None,
@@ -60,10 +60,9 @@ def transcribe(
     correct_format: Annotated[str, typer.Option(help="text (corrected text, diffed) or pairs (JSON correction pairs)")] = "text",
 ) -> None:
     """Transcribe audio files into OUT_DIR/<stem>.<format>."""
-    from .api import get_engine, make_options
-    from .audio import probe
+    from .api import make_options
     from .outputs import FORMATS
-    from .pipelines.inputs import expand_inputs
+    from .pipelines.inputs import audio_seconds, expand_inputs
     from .pipelines.job import run_job
     from .pipelines.runners import choose_runner
 
@@ -73,14 +72,14 @@ def transcribe(
         _fail(LongspeechError(f"unknown format(s) {', '.join(bad) or '(none)'}; "
                               f"choose from {', '.join(FORMATS)}"))
     try:
-        opts = make_options(model=model, engine=engine, batch_size=batch_size,
-                            beam_size=beam_size, language=language, device=device,
-                            compute_type=compute_type, initial_prompt=initial_prompt)
+        fus = _fusion_options(fusion, llm, fusion_weight, prompt, prompt_file)
+        opts = make_options(model=model, engine="gfd" if fus is not None else engine,
+                            batch_size=batch_size, beam_size=beam_size, language=language,
+                            device=device, compute_type=compute_type,
+                            initial_prompt=initial_prompt, fusion=fus)
         paths = expand_inputs(inputs)
         diar = (_diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
                 if diarize else None)
-        fus = _fusion_options(fusion, llm, fusion_weight, prompt, prompt_file, model, device,
-                              beam_size)
         corr = _correction_options(llm, correct_format, model) if correct else None
     except (LongspeechError, OSError) as e:
         _fail(e)
@@ -91,19 +90,7 @@ def transcribe(
     except LongspeechError as e:
         _fail(e)
     use_ray = chosen.name == "ray"
-    durations = {}
-    for p in paths:
-        try:
-            durations[p.name] = probe(p, checksum=False).duration
-        except LongspeechError:
-            pass  # it fails again, with its message, in the job
-    eng = None
-    if not use_ray and fus is None:
-        with console.status(f"loading {model} ({engine})"):
-            try:
-                eng = get_engine(opts.asr)
-            except LongspeechError as e:
-                _fail(e)
+    durations = audio_seconds(paths)
     total = sum(durations.values()) or 1.0
     done: dict[str, float] = {}
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
@@ -119,12 +106,12 @@ def transcribe(
         bar.console.print(f"{Path(r.input).name}: {mark}")
 
     with bar:
-        task = bar.add_task("starting Ray" if use_ray else "transcribing", total=total)
+        task = bar.add_task("starting Ray" if use_ray else "loading models", total=total)
         try:
             summary = run_job(paths, output_dir, opts, fmts, on_progress, on_file,
                               runner=chosen,
-                              engine=eng, resume=resume, report=report, diarization=diar,
-                              fusion=fus, correction=corr)
+                              resume=resume, report=report, diarization=diar,
+                              correction=corr)
         except LongspeechError as e:
             bar.stop()
             _fail(e)
@@ -186,7 +173,7 @@ def correct_cmd(
 
 
 def _fusion_options(fusion: str | None, llm: str, weight: float, prompt: str | None,
-                    prompt_file: Path | None, model: str, device: str, beams: int):
+                    prompt_file: Path | None):
     if fusion is None:
         if prompt or prompt_file:
             raise LongspeechError("--prompt/--prompt-file prime the LLM of --fusion gfd; "
@@ -203,8 +190,7 @@ def _fusion_options(fusion: str | None, llm: str, weight: float, prompt: str | N
             raise LongspeechError(f"cannot read --prompt-file {prompt_file}: {e.strerror}")
     from .fusion import FusionOptions
 
-    opts = FusionOptions(weight=weight, llm=llm, prompt=prompt or "", asr_model=model,
-                         beams=beams, device="cpu" if device == "auto" else device)
+    opts = FusionOptions(weight=weight, llm=llm, prompt=prompt or "")
     opts.validate()
     return opts
 
@@ -339,23 +325,18 @@ def eval_blab(
     skip_missing: Annotated[bool, typer.Option(help="Score only the items whose audio is present")] = False,
 ) -> None:
     """Answer BLAB tasks with a system and score them exactly as the benchmark does."""
-    from .eval.blab_run import BlabRunOptions, run_blab
     from .eval.blab import TASKS
-    from .eval.blab_synthetic import make_synthetic_blab
-    from .eval.blab import load_blab
+    from .eval.blab_run import BlabRunOptions, blab_inputs, run_blab
     from .pipelines.runners import choose_runner
 
     chosen = [t.strip() for t in tasks.split(",") if t.strip()] or list(TASKS)
     try:
-        if synthetic:
-            with console.status(f"synthesising {synthetic} recording(s) of {minutes:g} min"):
-                files = make_synthetic_blab(output_dir / "data", synthetic, minutes, seed, chosen)
-            ann_dir, audio_dir = files[chosen[0]].parent, output_dir / "data" / "audio"
-        elif data is not None:
-            ann_dir, audio_dir = data, audio_dir or data / "audio"
-        else:
-            raise LongspeechError("give --data DIR (official annotations) or --synthetic N")
-        items = load_blab(ann_dir, chosen, audio_dir, skip_missing=skip_missing)
+        what = (f"synthesising {synthetic} recording(s) of {minutes:g} min" if synthetic
+                else f"reading {data}")
+        with console.status(what):
+            items, audio_dir = blab_inputs(chosen, output_dir, data=data, audio_dir=audio_dir,
+                                           synthetic=synthetic, minutes=minutes, seed=seed,
+                                           skip_missing=skip_missing)
         opts = BlabRunOptions(tasks=chosen, system=system, offset=offset,
                               runner=choose_runner(runner, address, len(items)))
         with console.status("answering and scoring (transcription on the runner)"):

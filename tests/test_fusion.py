@@ -8,10 +8,11 @@ import math
 import pytest
 import torch
 
-from longspeech.fusion import (FusionOptions, FusionTranscriber, LlmVocab, PrefixScorer,
-                               WhisperAsr, fused_beam_search, plain_beam_search)
+from longspeech.asr import AsrOptions
+from longspeech.asr.gfd_engine import GfdEngine, llm_prompt
+from longspeech.fusion import (FusionOptions, LlmVocab, PrefixScorer, WhisperAsr,
+                               fused_beam_search, plain_beam_search)
 from longspeech.fusion.bytes import BYTE_LEVEL, SENTENCEPIECE, ByteTrie
-from longspeech.fusion.longform import llm_prompt
 from longspeech.fusion.prefix import combine_terms
 from longspeech.fusion.tree import TreeCache
 from longspeech.llm import LoadedLLM
@@ -315,6 +316,11 @@ def asr() -> WhisperAsr:
     return WhisperAsr.load("tiny.en")
 
 
+def _gfd(asr: WhisperAsr, llm: LoadedLLM | None = None, **fusion) -> GfdEngine:
+    """The gfd engine over an already loaded Whisper (and LLM)."""
+    return GfdEngine(AsrOptions(engine="gfd", fusion=FusionOptions(**fusion)), asr=asr, llm=llm)
+
+
 def test_r0_is_plain_beam_search_and_matches_transformers(asr, bpe_llm):
     from transformers.modeling_outputs import BaseModelOutput
 
@@ -343,8 +349,8 @@ def test_prompt_naming_the_term_fixes_it(tmp_path, asr):
 
     wav = espeak("We deployed the service on Kubernetes last week.", tmp_path / "k8s.wav")
     x = load(wav)
-    plain = FusionTranscriber(FusionOptions(weight=0.0), asr=asr).decode(x).text
-    gfd = FusionTranscriber(FusionOptions(weight=0.2), asr=asr)
+    plain = _gfd(asr, weight=0.0).decode(x).text
+    gfd = _gfd(asr, weight=0.2)
     assert "Cubernetes" in plain
     assert "Cubernetes" in gfd.decode(x, prompt="").text
     fixed = gfd.decode(x, prompt="Glossary: Kubernetes.").text
@@ -358,14 +364,16 @@ def test_long_form_words_times_and_context(tmp_path, asr, bpe_llm):
 
     from longspeech.audio import load
     from longspeech.eval import normalize
-    from longspeech.fusion import transcribe_file
+    from longspeech.pipelines.transcribe import TranscribeOptions, transcribe_file
 
     x = load(JFK)
     gap = 20.0                                   # too far apart to share a 30 s chunk
     sf.write(tmp_path / "twice.wav", np.concatenate([x, np.zeros(int(16000 * gap), np.float32), x]),
              16000)
-    t = FusionTranscriber(FusionOptions(weight=0.2, prompt="A speech."), asr=asr, llm=bpe_llm)
-    segs = transcribe_file(tmp_path / "twice.wav", transcriber=t)
+    t = _gfd(asr, bpe_llm, weight=0.2, prompt="A speech.")
+    # One chunk per batch: the second chunk's context crosses from the first batch.
+    opts = TranscribeOptions(asr=AsrOptions(engine="gfd", batch_size=1), min_gap=None)
+    segs = transcribe_file(tmp_path / "twice.wav", t, opts).segments
     first = " ".join(s.text for s in segs if s.chunk_index == 0)
     assert normalize(first) == normalize(JFK_TEXT)
     assert {s.chunk_index for s in segs} == {0, 1}
@@ -377,3 +385,29 @@ def test_long_form_words_times_and_context(tmp_path, asr, bpe_llm):
     second = len(x) / 16000 + gap
     assert all(w.start >= second - 0.5 for s in segs if s.chunk_index == 1 for w in s.words)
     assert all(w.end <= second for s in segs if s.chunk_index == 0 for w in s.words)
+
+
+def test_gfd_engine_decodes_the_language_it_is_given(tmp_path):
+    """GFD is an engine like the others: --language reaches it (Spanish speech, the
+    multilingual base model), and the transcript records the language and the engine."""
+    import json
+    import subprocess
+    import sys
+
+    from longspeech.eval import word_error_rate
+
+    text = "El tren sale de la estación a las ocho de la mañana."
+    wav = espeak(text, tmp_path / "es.wav", voice="es", rate=140)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "longspeech.cli", "transcribe", str(wav),
+                           "-o", str(out), "-f", "json", "--fusion", "gfd", "--model", "base",
+                           "--language", "es", "--runner", "local"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((out / "es.json").read_text())
+    assert data["language"] == "es"
+    assert data["provenance"]["asr"]["engine"] == "gfd"
+    assert data["provenance"]["options"]["asr"]["fusion"]["weight"] == 0.2
+    hyp = " ".join(s["text"] for s in data["segments"])
+    assert word_error_rate(text, hyp, english=False) < 0.35, hyp
+    assert "estación" in hyp and "mañana" in hyp

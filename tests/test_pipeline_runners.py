@@ -222,11 +222,13 @@ def test_job_with_diarization_labels_speakers_and_resumes(ct2_engine, tmp_path):
 
 @pytest.mark.slow
 def test_job_with_gfd_fixes_a_term_the_prompt_names(tmp_path):
+    from longspeech.asr import AsrOptions
     from longspeech.fusion import FusionOptions
 
     wav = espeak("We deployed the service on Kubernetes last week.", tmp_path / "k8s.wav")
-    summary = run_job([wav], tmp_path / "out", TranscribeOptions(), ("txt",),
-                      fusion=FusionOptions(prompt="Glossary: Kubernetes."))
+    opts = TranscribeOptions(asr=AsrOptions(engine="gfd",
+                                            fusion=FusionOptions(prompt="Glossary: Kubernetes.")))
+    summary = run_job([wav], tmp_path / "out", opts, ("txt",))
     assert not summary.failed
     assert (tmp_path / "out" / "k8s.txt").read_text().strip() == (
         "We deployed the service on Kubernetes last week.")

@@ -172,14 +172,26 @@ def test_ask_batch_is_a_job_that_resumes(spoken, tmp_path):
     assert len([e for e in second if e["event"] == "answer_reused"]) == 2
 
 
-def test_ask_batch_gives_the_same_answers_on_ray(spoken, tmp_path):
+def test_ask_batch_gives_the_same_answers_on_ray_with_a_killed_actor(spoken, tmp_path):
+    import ray
+
     from longspeech.pipelines.runners import LocalRunner, RayRunner
 
     src = tmp_path / "eval.json"
     src.write_text(json.dumps(_items(spoken)))
     ask_batch(src, tmp_path / "local", window=12, runner=LocalRunner())
-    summary, _ = ask_batch(src, tmp_path / "ray", window=12, runner=RayRunner())
-    assert not summary.failed and summary.runner == "ray"
+    runner = RayRunner()
+    killed = []
+
+    def kill_once(result) -> None:
+        # The first recording is answered: kill the answering actor; it restarts, and the
+        # calls it had in flight are retried.
+        if not killed:
+            ray.kill(runner.pools["answer"].actors[0], no_restart=False)
+            killed.append(result.input)
+
+    summary, _ = ask_batch(src, tmp_path / "ray", window=12, runner=runner, on_file=kill_once)
+    assert killed and not summary.failed and summary.runner == "ray"
     assert ((tmp_path / "ray" / "answers.json").read_bytes()
             == (tmp_path / "local" / "answers.json").read_bytes())
 

@@ -32,6 +32,10 @@ def load_engine(opts: AsrOptions) -> Engine:
         from .ct2_engine import Ct2Engine
 
         return Ct2Engine(opts)
+    if opts.engine == "gfd":
+        from .gfd_engine import GfdEngine
+
+        return GfdEngine(opts)
     from .hf_engine import TransformersEngine
 
     return TransformersEngine(opts)

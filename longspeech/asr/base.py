@@ -16,13 +16,18 @@ class ChunkAudio(Protocol):
 
 
 class Engine(Protocol):
-    """Both engines give the same outputs: segments with absolute times and timed words."""
+    """Every engine gives the same kind of output: segments with absolute times and timed
+    words. A `sequential` engine decodes each chunk with the text before it: the caller hands
+    it chunks in order with `context`, the texts of the recording's chunks before them
+    (engines that are not sequential ignore it)."""
 
     multilingual: bool
+    sequential: bool
 
     def provenance(self) -> dict[str, Any]: ...
 
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]: ...
 
-    def transcribe_batch(self, chunks: Sequence[ChunkAudio], language: str) -> list[list[Segment]]:
+    def transcribe_batch(self, chunks: Sequence[ChunkAudio], language: str,
+                         context: Sequence[str] = ()) -> list[list[Segment]]:
         ...

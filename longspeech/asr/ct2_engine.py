@@ -45,6 +45,8 @@ def _load(opts: AsrOptions) -> tuple[Any, str]:
 
 
 class Ct2Engine:
+    sequential = False
+
     def __init__(self, opts: AsrOptions):
         from faster_whisper.transcribe import BatchedInferencePipeline
 
@@ -93,7 +95,8 @@ class Ct2Engine:
             clip_timestamps=[], prompt_reset_on_temperature=0.5, multilingual=False,
             without_timestamps=True, max_initial_timestamp=0.0)
 
-    def transcribe_batch(self, chunks: Sequence[ChunkAudio], language: str) -> list[list[Segment]]:
+    def transcribe_batch(self, chunks: Sequence[ChunkAudio], language: str,
+                         context: Sequence[str] = ()) -> list[list[Segment]]:
         if not chunks:
             return []
         tokenizer = self._tokenizer(language)

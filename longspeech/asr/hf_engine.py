@@ -8,15 +8,14 @@ guards and word times follow the same rules as the CTranslate2 engine.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
-from ..errors import ModelNotAvailableError
-from ..models.registry import EMBEDDED, check_hub_model, hub_error, transformers_dir
+from ..models.registry import EMBEDDED
+from ..models.whisper_hf import load_whisper
 from ..types import Segment, Word
 from .alignment import ScoredDecode, align_words, teacher_forced
 from .base import ChunkAudio
@@ -27,31 +26,17 @@ from .segments import build_segments
 N_FRAMES = 3000  # 30 s of 10 ms mel frames: Whisper's fixed input
 
 
-def load_whisper(model_id: str, device: str = "cpu") -> tuple[Any, Any, Path | str]:
-    """(model, processor, source) for an embedded id, a local directory or a hub id."""
-    from transformers import WhisperForConditionalGeneration, WhisperProcessor
-
-    check_hub_model(model_id)
-    src: Path | str = transformers_dir(model_id) if model_id in EMBEDDED else model_id
-    try:
-        model = WhisperForConditionalGeneration.from_pretrained(
-            src, attn_implementation="eager").to(device).eval()
-        processor = WhisperProcessor.from_pretrained(src)
-    except OSError as e:
-        if model_id in EMBEDDED or Path(model_id).is_dir():
-            raise ModelNotAvailableError(f"cannot load {model_id!r} with transformers: {e}") from e
-        raise hub_error(model_id, e) from e
-    return model, processor, src
-
-
 class TransformersEngine:
-    def __init__(self, opts: AsrOptions):
+    sequential = False
+
+    def __init__(self, opts: AsrOptions, model: tuple[Any, Any, Any] | None = None):
+        """model: an already loaded (model, processor, source) to use instead of loading."""
         from faster_whisper.tokenizer import Tokenizer
 
         opts.validate()
         self.opts = opts
         self.device = torch.device(opts.device)
-        self.model, self.processor, self.source = load_whisper(opts.model, opts.device)
+        self.model, self.processor, self.source = model or load_whisper(opts.model, opts.device)
         self.multilingual = bool(self.model.generation_config.is_multilingual)
         self._Tokenizer = Tokenizer
         self._hf_tok = self.processor.tokenizer.backend_tokenizer
@@ -128,7 +113,8 @@ class TransformersEngine:
                               tok.no_speech, self.heads if self.opts.word_timestamps else None,
                               frames)
 
-    def transcribe_batch(self, chunks: Sequence[ChunkAudio], language: str) -> list[list[Segment]]:
+    def transcribe_batch(self, chunks: Sequence[ChunkAudio], language: str,
+                         context: Sequence[str] = ()) -> list[list[Segment]]:
         if not chunks:
             return []
         tok = self.tokenizer(language)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InvalidOptionError
+from ..fusion.options import FusionOptions
 
-ENGINES = ("ct2", "transformers")
+ENGINES = ("ct2", "transformers", "gfd")
 
 
 @dataclass
@@ -39,6 +40,8 @@ class AsrOptions:
     compute_type: str = "auto"   # ct2: int8 on CPU, float16 on CUDA
     cpu_threads: int = 0
     max_segment_seconds: float = 12.0
+    # The gfd engine's LLM side (None: its defaults); only the gfd engine reads it.
+    fusion: FusionOptions | None = None
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -53,3 +56,7 @@ class AsrOptions:
             raise InvalidOptionError("give at least one temperature (e.g. 0.0)")
         if self.task not in ("transcribe", "translate"):
             raise InvalidOptionError("task is 'transcribe' or 'translate'")
+        if self.fusion is not None and self.engine != "gfd":
+            raise InvalidOptionError("fusion settings need the gfd engine (--fusion gfd)")
+        if self.fusion is not None:
+            self.fusion.validate()

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..asr.alignment import teacher_forced
-from ..asr.hf_engine import load_whisper
+from ..models.whisper_hf import load_whisper
 from ..audio import SAMPLE_RATE, read_span
 from ..models.registry import EMBEDDED
 

@@ -119,6 +119,26 @@ def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio_dir: Path, ou
     return preds
 
 
+def blab_inputs(tasks: Sequence[str], out_dir: str | Path, *, data: str | Path | None = None,
+                audio_dir: str | Path | None = None, synthetic: int = 0, minutes: float = 10.0,
+                seed: int = 0, skip_missing: bool = False
+                ) -> tuple[dict[str, list[dict[str, Any]]], Path]:
+    """The items to answer (task -> official annotation items) and their audio folder: the
+    official annotation files in `data` (audio in `audio_dir`, default DATA/audio), or
+    `synthetic` BLAB-style recordings of `minutes` made into OUT/data."""
+    from .blab import load_blab
+    from .blab_synthetic import make_synthetic_blab
+
+    if synthetic:
+        files = make_synthetic_blab(Path(out_dir) / "data", synthetic, minutes, seed, tasks)
+        ann_dir, audio = files[tasks[0]].parent, Path(out_dir) / "data" / "audio"
+    elif data is not None:
+        ann_dir, audio = Path(data), Path(audio_dir) if audio_dir else Path(data) / "audio"
+    else:
+        raise InvalidOptionError("give --data DIR (official annotations) or --synthetic N")
+    return load_blab(ann_dir, tasks, audio, skip_missing=skip_missing), audio
+
+
 def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
              out_dir: str | Path, opts: BlabRunOptions | None = None,
              progress: ProgressCallback = no_progress) -> BlabResults:

@@ -1,12 +1,13 @@
-"""Generative fusion decoding (GFD): an LLM fused into Whisper's beam search through bytes.
+"""Generative fusion decoding (GFD) internals: an LLM fused into Whisper's beam search
+through bytes. The engine that uses them over whole recordings is asr.gfd_engine:
 
-    from longspeech.fusion import FusionOptions, transcribe_file
-    segments = transcribe_file("talk.flac", FusionOptions(prompt="Terms: Kubernetes, etcd."))
+    from longspeech.asr import AsrOptions, load_engine
+    from longspeech.fusion import FusionOptions
+    engine = load_engine(AsrOptions(engine="gfd", fusion=FusionOptions(prompt="Terms: etcd.")))
 """
 
 from .beam import DecodeResult, Hypothesis, fused_beam_search, plain_beam_search
 from .bytes import ByteTrie, LlmVocab, whisper_token_bytes
-from .longform import FusionTranscriber, llm_prompt, transcribe_file
 from .options import FusionOptions
 from .prefix import PrefixScore, PrefixScorer
 from .whisper import WhisperAsr
@@ -15,15 +16,12 @@ __all__ = [
     "ByteTrie",
     "DecodeResult",
     "FusionOptions",
-    "FusionTranscriber",
     "Hypothesis",
     "LlmVocab",
     "PrefixScore",
     "PrefixScorer",
     "WhisperAsr",
     "fused_beam_search",
-    "llm_prompt",
     "plain_beam_search",
-    "transcribe_file",
     "whisper_token_bytes",
 ]

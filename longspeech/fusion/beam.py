@@ -100,7 +100,7 @@ def plain_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequen
 
 
 def fused_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int],
-                      scorer: PrefixScorer, opts: FusionOptions) -> DecodeResult:
+                      scorer: PrefixScorer, opts: FusionOptions, beams: int = 5) -> DecodeResult:
     """GFD on one chunk; `scorer` must have been reset to this chunk's LLM prompt."""
     r, floor = opts.weight, opts.score_floor
     steps = WhisperSteps(asr, encoder_out, prefix)
@@ -126,7 +126,7 @@ def fused_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequen
                 pool.append(Hypothesis(b.tokens + (tok,), b.content + asr.token_bytes[tok], cum,
                                        (1 - r) * a + r * llm_score, a, llm_score,
                                        tok == asr.eot or len(prefix) + n > asr.max_len, tip))
-        current = sorted(pool, key=lambda h: h.score, reverse=True)[:opts.beams]
+        current = sorted(pool, key=lambda h: h.score, reverse=True)[:beams]
         n_steps += 1
     res = _result(asr, current, n_steps)
     assert scorer.tree is not None

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from ..errors import InvalidOptionError
 
 
-@dataclass
+@dataclass(frozen=True)
 class FusionOptions:
-    """GFD settings. `weight` is r in fused = (1 - r) * asr + r * llm; 0 turns the LLM off.
+    """GFD settings: the LLM side of the gfd engine (the Whisper side, model, language,
+    beams, device and prompts, is AsrOptions'). `weight` is r in
+    fused = (1 - r) * asr + r * llm; 0 turns the LLM off.
 
     `prompt` is what the LLM reads before each chunk (a domain's terms and names are how a
     user biases recognition); the last `context_chars` characters of the running transcript
@@ -20,7 +22,6 @@ class FusionOptions:
     llm: str = "smollm2"
     llm_dtype: str = "float32"        # "bfloat16" halves the LLM's memory traffic on GPUs
     prompt: str = ""
-    beams: int = 5
     candidates: int = 5               # Whisper's top-k next tokens per beam
     llm_temperature: float = 1.7
     repetition_penalty: float = 2.0
@@ -30,17 +31,12 @@ class FusionOptions:
     max_len_diff: int = 20            # stop when beam lengths differ by more than this
     context_chars: int = 4000         # running transcript the LLM sees (500 suits Chinese)
     asr_prompt: bool = True           # condition Whisper on the previous chunk's text
-    asr_model: str = "tiny.en"
-    language: str = "en"
-    device: str = "cpu"
-    word_timestamps: bool = True
-    max_segment_seconds: float = 12.0
 
     def validate(self) -> None:
         if not 0.0 <= self.weight <= 1.0:
             raise InvalidOptionError(f"fusion weight r must be in [0, 1], got {self.weight}")
-        if self.beams < 1 or self.candidates < 1:
-            raise InvalidOptionError("beams and candidates must be >= 1")
+        if self.candidates < 1:
+            raise InvalidOptionError("candidates must be >= 1")
         if self.llm_temperature <= 0:
             raise InvalidOptionError("llm_temperature must be > 0")
         if self.repetition_penalty <= 0 or self.penalty_window < 0:

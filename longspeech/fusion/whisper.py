@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..asr.hf_engine import load_whisper
+from ..models.whisper_hf import load_whisper
 from .bytes import whisper_token_bytes
 from .tree import Node, TreeCache
 
@@ -36,12 +36,18 @@ class WhisperAsr:
     @classmethod
     def load(cls, model_id: str = "tiny.en", device: str = "cpu",
              language: str = "en") -> WhisperAsr:
+        model, processor, _ = load_whisper(model_id, device)
+        return cls.from_model(model, processor, model_id, language)
+
+    @classmethod
+    def from_model(cls, model: Any, processor: Any, model_id: str, language: str = "en",
+                   task: str = "transcribe") -> WhisperAsr:
+        """A decoder over an already loaded Whisper, for one language and task."""
         from faster_whisper.tokenizer import Tokenizer
 
-        model, processor, _ = load_whisper(model_id, device)
         gc = model.generation_config
         multilingual = bool(getattr(gc, "is_multilingual", False))
-        tok = Tokenizer(processor.tokenizer.backend_tokenizer, multilingual, task="transcribe",
+        tok = Tokenizer(processor.tokenizer.backend_tokenizer, multilingual, task=task,
                         language=language if multilingual else "en")
         suppress = [t for t in (gc.suppress_tokens or []) if t >= 0]
         begin = list(getattr(gc, "begin_suppress_tokens", None) or [])

@@ -45,3 +45,19 @@ def expand_inputs(items: Iterable[str]) -> list[Path]:
         else:
             add(p)
     return out
+
+
+def audio_seconds(paths: Iterable[Path]) -> dict[str, float]:
+    """Each readable input's duration by file name, from its header (no decoding, no hashing):
+    what a progress bar's total needs. An input that cannot be read is left out; the job
+    reports it with its own message."""
+    from ..audio import probe
+    from ..errors import LongspeechError
+
+    out: dict[str, float] = {}
+    for p in paths:
+        try:
+            out[p.name] = probe(p, checksum=False).duration
+        except LongspeechError:
+            continue
+    return out

@@ -23,17 +23,18 @@ from ..asr import Engine
 from ..errors import LongspeechError
 from ..outputs import write_outputs
 from ..files import atomic_write_text
-from ..types import Transcript
+from ..types import Chunk, Transcript
 from ..progress import Progress, ProgressCallback, no_progress
 from .runners import LocalRunner, Runner, StageSpec
 from ..qa.answer import Answer
 from .answer_stages import (AnswerRequest, AnswerStage, Answered, AskConfig, Encoded,
                             EncodeRequest, EncodeStage, answer_settings)
 from .stages import (AsrStage, ChunkGroup, Corrected, CorrectRequest, CorrectStage,
-                     DiarizeRequest, DiarizeStage, Diarization, FusionStage, GroupResult,
+                     DiarizeRequest, DiarizeStage, Diarization, GroupResult,
                      LanguageRequest, LanguageResult, PlanRequest, PlanStage, RecordingPlan)
 from .state import JobState, Manifest, fingerprint
-from .transcribe import TranscribeOptions, library_versions
+from .transcribe import (TranscribeOptions, chunk_text, library_versions, provenance,
+                         settings)
 
 SUMMARY_STEM = "job_summary"
 
@@ -81,15 +82,9 @@ def output_stem(path: Path, taken: set[str]) -> str:
     return stem
 
 
-def job_settings(opts: TranscribeOptions, fusion: Any = None) -> dict[str, Any]:
+def job_settings(opts: TranscribeOptions) -> dict[str, Any]:
     """What chunk results depend on; a resumed job must have been run with the same."""
-    asr = asdict(opts.asr)
-    asr.pop("extra", None)
-    out = {"asr": asr, "vad": asdict(opts.vad), "max_chunk": opts.max_chunk,
-           "max_gap": opts.max_gap, "min_gap": opts.min_gap, "versions": library_versions()}
-    if fusion is not None:
-        out["fusion"] = asdict(fusion)
-    return out
+    return {**settings(opts), "versions": library_versions()}
 
 
 def _error_text(e: BaseException) -> str:
@@ -114,6 +109,7 @@ class _Recording:
     resumed: int = 0
     diarization: Diarization | None = None
     correction_key: str = ""
+    todo: deque[list[Chunk]] = field(default_factory=deque)   # sequential engine's groups
     questions: list[str] = field(default_factory=list)   # asked about this recording
     answers: dict[str, Answer | None] = field(default_factory=dict)  # by key; None: queued
     answer_keys: list[str] = field(default_factory=list)  # per question
@@ -126,7 +122,7 @@ class _Scheduler:
     def __init__(self, paths: Sequence[Path], out: Path, opts: TranscribeOptions,
                  formats: Sequence[str], runner: Runner, state: JobState,
                  progress: ProgressCallback, on_file: Callable[[FileResult], None] | None,
-                 report: bool = False, diarization: Any = None, fusion: Any = None,
+                 report: bool = False, diarization: Any = None,
                  correction: Any = None, ask: AskConfig | None = None,
                  questions: Sequence[Sequence[str]] = ()):
         self.out, self.opts, self.formats = out, opts, tuple(formats)
@@ -135,10 +131,9 @@ class _Scheduler:
         self.first_stage = "encode" if ask is not None and not ask.needs_transcript else "plan"
         self.report = report
         self.diarization = diarization
-        self.fusion = fusion
         self.correction = correction
-        # GFD decodes a recording's chunks in order (each sees the text before it).
-        self.group_size = None if fusion is not None else opts.asr.batch_size
+        # GFD decodes a recording's chunk groups in order (each sees the text before it).
+        self.sequential = opts.asr.engine == "gfd"
         self.diarization_key = fingerprint(asdict(diarization)) if diarization else ""
         self.runner, self.state = runner, state
         self.progress, self.on_file = progress, on_file
@@ -269,16 +264,32 @@ class _Scheduler:
         if rec.resumed:
             self.state.log("chunks_resumed", recording=rec.stem,
                            chunks=sorted(done)[:1000], count=rec.resumed)
-        size = self.group_size or max(1, len(m.chunks))
-        for g in range(0, len(m.chunks), size):
-            chunks = m.chunks[g:g + size]
-            if all(c.index in done for c in chunks):
-                continue
-            rec.pending += 1
-            self.ready.append(("asr", rec, ChunkGroup(str(rec.path), chunks, m.language)))
+        size = self.opts.asr.batch_size
+        groups = [m.chunks[g:g + size] for g in range(0, len(m.chunks), size)]
+        todo = [g for g in groups if not all(c.index in done for c in g)]
+        if self.sequential:
+            rec.todo = deque(todo)      # in order, each with the text before it
+            if rec.todo:
+                self._next_group(rec)
+        else:
+            for chunks in todo:
+                rec.pending += 1
+                self.ready.append(("asr", rec, ChunkGroup(str(rec.path), chunks, m.language)))
         self._report(rec)
         if rec.pending == 0:
             self._finish(rec)
+
+    def _next_group(self, rec: _Recording) -> None:
+        """Queue a sequential engine's next group, with the saved text of every chunk before
+        it (a resumed job reads it back, so it decodes as an uninterrupted one would)."""
+        m = rec.manifest
+        assert m is not None
+        chunks = rec.todo.popleft()
+        context = tuple(chunk_text(self.state.load_chunk(rec.stem, c.index))
+                        for c in m.chunks[:chunks[0].index])
+        rec.pending += 1
+        self.ready.append(("asr", rec, ChunkGroup(str(rec.path), chunks, m.language or "en",
+                                                  context)))
 
     def _decoded(self, rec: _Recording, res: GroupResult) -> None:
         for chunk, segs in zip(res.chunks, res.segments):
@@ -287,6 +298,8 @@ class _Scheduler:
                        chunks=[c.index for c in res.chunks])
         rec.pending -= 1
         rec.chunks_done += len(res.chunks)
+        if rec.todo:
+            self._next_group(rec)
         self._report(rec)
         if rec.pending == 0:
             self._finish(rec)
@@ -330,10 +343,8 @@ class _Scheduler:
         m = rec.manifest
         assert m is not None
         segments = [s for c in m.chunks for s in self.state.load_chunk(rec.stem, c.index)]
-        prov = {"asr": rec.provenance, "options": job_settings(self.opts, self.fusion)}
-        prov["versions"] = prov["options"].pop("versions")
         tr = Transcript(recording=m.recording, language=m.language or "und",
-                        segments=segments, provenance=prov)
+                        segments=segments, provenance=provenance(rec.provenance, self.opts))
         if rec.diarization is not None:
             from ..diarization import attribute_speakers, turns_to_annotation
 
@@ -428,31 +439,28 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
             on_file: Callable[[FileResult], None] | None = None, *,
             runner: Runner | None = None, engine: Engine | None = None,
             resume: bool = True, report: bool = False,
-            diarization: Any = None, fusion: Any = None,
-            correction: Any = None) -> JobSummary:
+            diarization: Any = None, correction: Any = None) -> JobSummary:
     """Transcribe each path into out_dir; a bad file records its error and the job goes on.
 
     runner: LocalRunner (default) or RayRunner. engine: an already loaded engine for the
     LocalRunner. resume: reuse the finished chunks a previous run of the same job left in
     out_dir (otherwise its state is cleared). report: also write <stem>.html and a
     talk-time chart per recording. diarization: DiarizationOptions to label speakers.
-    fusion: FusionOptions to decode with an LLM fused into the beam search (GFD).
     correction: CorrectionOptions for LLM error correction, each edit checked on the audio.
     """
     return _run(paths, out_dir, opts, formats, progress, on_file, runner=runner,
                 engine=engine, resume=resume, report=report, diarization=diarization,
-                fusion=fusion, correction=correction)[0]
+                correction=correction)[0]
 
 
 def _stage_specs(opts: TranscribeOptions, engine: Engine | None, diarization: Any,
-                 fusion: Any, correction: Any, ask: AskConfig | None) -> dict[str, StageSpec]:
+                 correction: Any, ask: AskConfig | None) -> dict[str, StageSpec]:
     """The stages a job needs: the speech LM reads encoder states and needs no transcript."""
     specs: dict[str, StageSpec] = {}
     if ask is None or ask.needs_transcript:
         specs["plan"] = StageSpec(PlanStage, opts)
-        specs["asr"] = (StageSpec(FusionStage, (opts, fusion)) if fusion is not None else
-                        StageSpec(AsrStage, opts, instance=(
-                            AsrStage(opts, engine) if engine is not None else None)))
+        specs["asr"] = StageSpec(AsrStage, opts, instance=(
+            AsrStage(opts, engine) if engine is not None else None))
         if diarization is not None:
             specs["diarize"] = StageSpec(DiarizeStage, diarization)
         if correction is not None:
@@ -468,22 +476,22 @@ def _run(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
          formats: Sequence[str], progress: ProgressCallback,
          on_file: Callable[[FileResult], None] | None, *, runner: Runner | None,
          engine: Engine | None = None, resume: bool = True, report: bool = False,
-         diarization: Any = None, fusion: Any = None, correction: Any = None,
+         diarization: Any = None, correction: Any = None,
          ask: AskConfig | None = None, questions: Sequence[Sequence[str]] = ()
          ) -> tuple[JobSummary, _Scheduler]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    settings = job_settings(opts, fusion)
+    settings = job_settings(opts)
     if ask is not None:
         settings["ask"] = answer_settings(ask)
     state = JobState(out, settings, resume=resume)
     runner = runner or LocalRunner()
     sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file, report,
-                       diarization, fusion, correction, ask, questions)
+                       diarization, correction, ask, questions)
     state.log("job_started", runner=runner.name, inputs=len(paths))
     try:
-        runner.start(_stage_specs(opts, engine, diarization, fusion, correction, ask))
+        runner.start(_stage_specs(opts, engine, diarization, correction, ask))
         sched.run()
     finally:
         runner.close()

@@ -32,14 +32,15 @@ class LocalRunner:
     name = "local"
 
     def __init__(self) -> None:
-        self._specs: dict[str, StageSpec] = {}
         self._stages: dict[str, Any] = {}
         self._queue: deque[tuple[int, str, Any]] = deque()
         self._next = 0
 
     def start(self, specs: dict[str, StageSpec]) -> None:
-        self._specs = specs
-        self._stages = {k: s.instance for k, s in specs.items() if s.instance is not None}
+        """Load every stage's models now, as the Ray runner does: a stage that cannot start
+        (a missing model, say) fails the job before any work, with its own message."""
+        self._stages = {k: s.instance if s.instance is not None else s.cls(s.config)
+                        for k, s in specs.items()}
 
     def free(self, stage: str) -> bool:
         return not self._queue
@@ -55,9 +56,6 @@ class LocalRunner:
     def next_done(self) -> tuple[int, Any, BaseException | None]:
         ticket, stage, item = self._queue.popleft()
         try:
-            if stage not in self._stages:
-                spec = self._specs[stage]
-                self._stages[stage] = spec.cls(spec.config)
             return ticket, self._stages[stage](item), None
         except Exception as e:  # the scheduler confines a failure to its recording
             return ticket, None, e

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol
 from ..asr import Engine, load_engine
 from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe, read_span
 from ..types import Chunk, Recording, Segment, SpeakerTurn, Transcript
-from .transcribe import TranscribeOptions, decode_batch
+from .transcribe import TranscribeOptions, decode_batch, language_of
 
 # Chunks closer than this are read from the file in one piece.
 _JOIN_GAP = 10.0
@@ -58,11 +58,13 @@ class LanguageResult:
 @dataclass(frozen=True)
 class ChunkGroup:
     """Consecutive chunks of one recording decoded as one batch. Groups are fixed by the
-    plan, so a resumed job decodes exactly the batches an uninterrupted one would."""
+    plan, so a resumed job decodes exactly the batches an uninterrupted one would.
+    context: a sequential engine's text of the recording's chunks before the group."""
 
     path: str
     chunks: list[Chunk]
     language: str
+    context: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,42 +153,16 @@ class AsrStage:
         if isinstance(item, LanguageRequest):
             return self._language(item)
         batch = read_chunks(item.path, item.chunks)
-        segments = decode_batch(self.engine, batch, item.language, self.opts.min_gap)
+        segments = decode_batch(self.engine, batch, item.language, self.opts.min_gap,
+                                item.context)
         return GroupResult(item.chunks, segments)
 
     def _language(self, item: LanguageRequest) -> LanguageResult:
-        prov = self.engine.provenance()
-        if self.opts.asr.language:
-            return LanguageResult(self.opts.asr.language, 1.0, prov)
-        if not self.engine.multilingual:
-            return LanguageResult("en", 1.0, prov)
-        if item.chunk is None:
-            # "und" (ISO 639-2 undetermined): no speech to identify a language from.
-            return LanguageResult("und", 0.0, prov)
-        samples = read_chunks(item.path, [item.chunk])[0].samples
-        language, p = self.engine.detect_language(samples)
-        return LanguageResult(language, float(p), prov)
-
-
-class FusionStage:
-    """Whisper with an LLM fused into its beam search (GFD). Each chunk is decoded with the
-    text before it as context, so a recording is one item, its chunks read one at a time."""
-
-    num_cpus: ClassVar[float] = 1
-    num_gpus: ClassVar[float] = 1
-
-    def __init__(self, config: tuple[TranscribeOptions, Any]):
-        from ..fusion import FusionTranscriber
-
-        self.opts, fusion = config
-        self.transcriber = FusionTranscriber(fusion)
-
-    def __call__(self, item: ChunkGroup | LanguageRequest) -> GroupResult | LanguageResult:
-        if isinstance(item, LanguageRequest):
-            return LanguageResult(self.transcriber.opts.language, 1.0,
-                                  self.transcriber.provenance())
-        chunks = (read_chunks(item.path, [c])[0] for c in item.chunks)
-        return GroupResult(item.chunks, list(self.transcriber.transcribe_chunks(chunks)))
+        first = None
+        if item.chunk is not None and not self.opts.asr.language and self.engine.multilingual:
+            first = read_chunks(item.path, [item.chunk])[0].samples
+        language, p = language_of(self.engine, self.opts.asr.language, first)
+        return LanguageResult(language, p, self.engine.provenance())
 
 
 class DiarizeStage:
@@ -228,5 +204,5 @@ class CorrectStage:
 
 __all__ = ["AsrStage", "ChunkGroup", "CorrectRequest", "CorrectStage", "Corrected",
            "DiarizeRequest", "DiarizeStage", "Diarization",
-           "FusionStage", "GroupResult", "LanguageRequest", "LanguageResult",
+           "GroupResult", "LanguageRequest", "LanguageResult",
            "PlanRequest", "PlanStage", "RecordingPlan", "Stage", "read_chunks"]

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import platform
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..asr import AsrOptions, Engine, load_engine
 from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe
@@ -48,25 +50,41 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def provenance(engine: Engine, opts: TranscribeOptions) -> dict[str, Any]:
+def settings(opts: TranscribeOptions) -> dict[str, Any]:
+    """The options a transcript depends on, as recorded in its provenance."""
     asr = asdict(opts.asr)
     asr.pop("extra", None)
-    return {"asr": engine.provenance(), "options": {"asr": asr, "vad": asdict(opts.vad),
-                                                    "max_chunk": opts.max_chunk,
-                                                    "max_gap": opts.max_gap,
-                                                    "min_gap": opts.min_gap},
-            "versions": library_versions()}
+    return {"asr": asr, "vad": asdict(opts.vad), "max_chunk": opts.max_chunk,
+            "max_gap": opts.max_gap, "min_gap": opts.min_gap}
+
+
+def provenance(engine_provenance: dict[str, Any], opts: TranscribeOptions) -> dict[str, Any]:
+    """A transcript's provenance: the engine's models, the options, the library versions."""
+    return {"asr": engine_provenance, "options": settings(opts), "versions": library_versions()}
+
+
+def language_of(engine: Engine, fixed: str | None,
+                first: np.ndarray | None) -> tuple[str, float]:
+    """The recording's language: the one asked for, English for an English-only model, else
+    detected on the first chunk's samples; "und" (ISO 639-2 undetermined) with no speech."""
+    if fixed:
+        return fixed, 1.0
+    if not engine.multilingual:
+        return "en", 1.0
+    if first is None:
+        return "und", 0.0
+    language, p = engine.detect_language(first)
+    return language, float(p)
 
 
 class _LanguageState:
     def __init__(self, engine: Engine, fixed: str | None):
-        self.engine = engine
-        self.language = fixed if fixed else (None if engine.multilingual else "en")
-        self.probability = 1.0
+        self.engine, self.fixed = engine, fixed
+        self.language: str | None = None
 
-    def resolve(self, samples) -> str:
+    def resolve(self, samples: np.ndarray | None) -> str:
         if self.language is None:
-            self.language, self.probability = self.engine.detect_language(samples)
+            self.language = language_of(self.engine, self.fixed, samples)[0]
         return self.language
 
 
@@ -84,11 +102,18 @@ def _holes(c: AudioChunk, segs: list[Segment], min_gap: float) -> list[AudioChun
     return out
 
 
+def chunk_text(segments: list[Segment]) -> str:
+    """A decoded chunk's text, as a sequential engine reads it back as context."""
+    return " ".join(s.text.strip() for s in segments if s.text.strip())
+
+
 def decode_batch(engine: Engine, batch: list[AudioChunk], language: str,
-                 min_gap: float | None, max_rounds: int = 3) -> list[list[Segment]]:
+                 min_gap: float | None, context: Sequence[str] = (),
+                 max_rounds: int = 3) -> list[list[Segment]]:
     """Decode chunks, then decode again any speech left before the first or after the last
-    word of a chunk (Whisper sometimes skips the start or stops early at a change of voice)."""
-    results = engine.transcribe_batch(batch, language)
+    word of a chunk (Whisper sometimes skips the start or stops early at a change of voice).
+    context: the texts of the recording's chunks before the batch (sequential engines)."""
+    results = engine.transcribe_batch(batch, language, context)
     if min_gap is None:
         return results
     pending = list(range(len(batch)))
@@ -117,11 +142,14 @@ def iter_segments(path: str | Path, engine: Engine, opts: TranscribeOptions | No
     rec = recording or probe(path)
     lang = language_state or _LanguageState(engine, opts.asr.language)
     batch = []
+    said: list[str] = []     # each decoded chunk's text: a sequential engine's context
 
     def run() -> list[Segment]:
         language = lang.resolve(batch[0].samples)
-        out = [s for segs in decode_batch(engine, batch, language, opts.min_gap)
-               for s in segs]
+        decoded = decode_batch(engine, batch, language, opts.min_gap,
+                               said if engine.sequential else ())
+        said.extend(chunk_text(segs) for segs in decoded)
+        out = [s for segs in decoded for s in segs]
         progress(Progress(rec.id, min(batch[-1].chunk.end, rec.duration), rec.duration))
         batch.clear()
         return out
@@ -144,9 +172,8 @@ def transcribe_file(path: str | Path, engine: Engine, opts: TranscribeOptions | 
     rec = probe(path)
     lang = _LanguageState(engine, opts.asr.language)
     segments = list(iter_segments(path, engine, opts, progress, rec, lang))
-    # "und" (ISO 639-2 undetermined): a multilingual model heard no speech to identify.
-    return Transcript(recording=rec, language=lang.language or "und", segments=segments,
-                      provenance=provenance(engine, opts))
+    return Transcript(recording=rec, language=lang.resolve(None), segments=segments,
+                      provenance=provenance(engine.provenance(), opts))
 
 
 _ASR_FIELDS = {f.name for f in dataclasses.fields(AsrOptions)}
@@ -176,7 +203,8 @@ def get_engine(asr: AsrOptions) -> Engine:
     fields = ("model", "engine", "device", "compute_type", "cpu_threads", "beam_size",
               "temperatures", "compression_ratio_threshold", "log_prob_threshold",
               "no_speech_threshold", "length_penalty", "word_timestamps", "initial_prompt",
-              "language", "task", "batch_size", "max_segment_seconds", "word_time_correction")
+              "language", "task", "batch_size", "max_segment_seconds", "word_time_correction",
+              "fusion")
     return _engine(tuple((f, getattr(asr, f)) for f in fields))
 
 

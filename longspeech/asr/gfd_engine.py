@@ -1,0 +1,165 @@
+"""The gfd engine: Whisper (transformers) with an LLM fused into its beam search through bytes.
+
+It is an Engine like the others: the job gives it the same chunk plan, detected language,
+initial prompt and guards. One difference: each chunk is decoded with the text before it as
+context (Whisper is prompted with the previous chunk's text; the LLM reads the user's prompt
+followed by the last `context_chars` characters of the running transcript), so it is
+`sequential`: the job decodes a recording's chunk groups in order, each with the text of the
+groups before it.
+
+Guards: a fused chunk whose text is too repetitive or too unlikely under Whisper alone (the
+temperature-fallback rule) is decoded again by the transformers engine with its fallback, and
+the no-speech rule drops silence; word times come from the same teacher-forced alignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..fusion import (DecodeResult, FusionOptions, PrefixScorer, WhisperAsr, fused_beam_search,
+                      plain_beam_search)
+from ..llm.registry import LoadedLLM, load_llm
+from ..models.registry import EMBEDDED
+from ..types import Segment, Word
+from .alignment import align_words, teacher_forced
+from .base import ChunkAudio
+from .guards import compression_ratio, is_silence, needs_fallback
+from .hf_engine import TransformersEngine
+from .options import AsrOptions
+from .segments import build_segments
+
+SAMPLES_PER_FRAME = 160   # 10 ms mel frames at 16 kHz
+
+
+def llm_prompt(prompt: str, transcript: str, context_chars: int) -> str:
+    """The user's prompt, then at most the last `context_chars` characters of the transcript.
+
+    The cut moves in steps of a quarter of `context_chars` (then forward to a word start), so
+    consecutive chunks usually share their whole prompt prefix and the LLM's cache of it is
+    reused instead of recomputed (it is ~1000 tokens at 4000 characters).
+    """
+    tail = ""
+    if context_chars > 0:
+        step = max(1, context_chars // 4)
+        cut = max(0, len(transcript) - context_chars)
+        cut = -(-cut // step) * step            # round up to a multiple of step
+        tail = transcript[cut:]
+        if cut > 0 and " " in tail:
+            tail = tail[tail.index(" ") + 1:]
+    return " ".join(p for p in (prompt.strip(), tail.strip()) if p)
+
+
+class GfdEngine:
+    """Whisper + LLM loaded once. `transcribe_batch` decodes a recording's chunks in order;
+    `decode` one clip (for tests and benchmarks)."""
+
+    sequential = True     # each chunk is decoded with the text before it
+
+    def __init__(self, opts: AsrOptions, *, asr: WhisperAsr | None = None,
+                 llm: LoadedLLM | None = None):
+        opts.validate()
+        self.opts = opts
+        self.fusion: FusionOptions = opts.fusion or FusionOptions()
+        self.fusion.validate()
+        f = self.fusion
+        self.plain = TransformersEngine(replace(opts, engine="transformers", fusion=None),
+                                        model=(asr.model, asr.processor, asr.model_id)
+                                        if asr is not None else None)
+        self.multilingual = self.plain.multilingual
+        self._asr: dict[str, WhisperAsr] = {}
+        if asr is not None:
+            self._asr[opts.language or "en"] = asr
+        self.scorer: PrefixScorer | None = None
+        if f.weight > 0:
+            self.scorer = PrefixScorer(llm or load_llm(f.llm, opts.device, f.llm_dtype),
+                                       temperature=f.llm_temperature,
+                                       repetition_penalty=f.repetition_penalty,
+                                       penalty_window=f.penalty_window,
+                                       penalize_prompt=f.penalize_prompt)
+        gc = self.plain.model.generation_config
+        heads = [tuple(h) for h in getattr(gc, "alignment_heads", None) or []]
+        self._heads = heads if opts.word_timestamps and heads else None
+
+    def asr(self, language: str = "en") -> WhisperAsr:
+        """The step-by-step decoder for `language` (one per language, sharing the model)."""
+        key = language if self.multilingual else "en"
+        if key not in self._asr:
+            p = self.plain
+            self._asr[key] = WhisperAsr.from_model(p.model, p.processor, self.opts.model, key,
+                                                   self.opts.task)
+        return self._asr[key]
+
+    def provenance(self) -> dict[str, Any]:
+        m = EMBEDDED.get(self.opts.model)
+        llm = self.scorer.llm if self.scorer else None
+        return {"engine": "gfd", "model": self.opts.model, "sha256": m.sha256 if m else None,
+                "llm": llm.id if llm else None, "llm_sha256": llm.sha256 if llm else None,
+                "fusion_weight": self.fusion.weight, "beams": self.opts.beam_size}
+
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        return self.plain.detect_language(samples)
+
+    def _search(self, asr: WhisperAsr, enc: Any, prefix: list[int], prompt: str
+                ) -> DecodeResult:
+        f = self.fusion
+        if self.scorer is None:
+            return plain_beam_search(asr, enc, prefix, beams=self.opts.beam_size,
+                                     candidates_k=f.candidates, max_len_diff=f.max_len_diff,
+                                     floor=f.score_floor)
+        self.scorer.reset(prompt)
+        return fused_beam_search(asr, enc, prefix, self.scorer, f, self.opts.beam_size)
+
+    def decode(self, samples: np.ndarray, asr_prompt: str | None = None,
+               prompt: str | None = None, language: str = "en") -> DecodeResult:
+        """Best hypothesis for one clip of <= 30 s (prompt: the LLM's, default the options')."""
+        asr = self.asr(language)
+        enc = asr.encode([samples])
+        prefix = asr.prefix(asr_prompt if self.fusion.asr_prompt else None)
+        return self._search(asr, enc, prefix, self.fusion.prompt if prompt is None else prompt)
+
+    def _segments(self, chunk: ChunkAudio, language: str, asr_prompt: str | None,
+                  prompt: str) -> list[Segment]:
+        asr = self.asr(language)
+        enc = asr.encode([chunk.samples])
+        prefix = asr.prefix(asr_prompt if self.fusion.asr_prompt else None)
+        res = self._search(asr, enc, prefix, prompt)
+        if not res.tokens:
+            return []
+        tok = asr.tokenizer
+        frames = min(3000, int(np.ceil(len(chunk.samples) / SAMPLES_PER_FRAME)))
+        scored = teacher_forced(asr.model, enc, prefix, res.tokens, tok.eot, tok.sot,
+                                tok.no_speech, self._heads, frames)
+        cr = compression_ratio(res.text)
+        if needs_fallback(scored.avg_logprob, cr, scored.no_speech_prob, self.opts):
+            return self.plain.transcribe_batch([chunk], language)[0]
+        if is_silence(scored.avg_logprob, scored.no_speech_prob, self.opts):
+            return []
+        c = chunk.chunk
+        words = [Word(w["word"], c.start + w["start"], c.start + w["end"], w["probability"])
+                 for w in align_words(scored, tok)]
+        return build_segments(c, words, res.text, self.opts, scored.avg_logprob,
+                              scored.no_speech_prob, cr, 0.0, chunk.samples)
+
+    def transcribe_batch(self, chunks: Sequence[ChunkAudio], language: str,
+                         context: Sequence[str] = ()) -> list[list[Segment]]:
+        """Segments of each chunk in turn, each decoded with the text before it (`context`:
+        the texts of the recording's earlier chunks). Whisper is prompted with the previous
+        chunk's text (at first, the options' initial prompt); the LLM reads its prompt and
+        the running transcript."""
+        said = [t for t in context if t]
+        transcript = " ".join(said)
+        previous = said[-1] if said else self.opts.initial_prompt
+        out = []
+        for chunk in chunks:
+            prompt = llm_prompt(self.fusion.prompt, transcript, self.fusion.context_chars)
+            segments = self._segments(chunk, language, previous, prompt)
+            text = " ".join(s.text.strip() for s in segments if s.text.strip())
+            if text:
+                transcript = f"{transcript} {text}".strip()
+                previous = text
+            out.append(segments)
+        return out
