@@ -272,7 +272,7 @@ def ask_cmd(
 ) -> None:
     """Answer a question about a recording."""
     from .api import ask, ask_batch, read_items
-    from .pipelines.job import ANSWERS_FILE
+    from .pipelines.ask import ANSWERS_FILE
     from .pipelines.runners import choose_runner
     from .qa import AskOptions
 

@@ -103,7 +103,7 @@ def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio_dir: Path, ou
     an ask job (encoding once per recording, one answer stage item per question) on the
     runner, and resume like any job."""
     from ..pipelines.answer_stages import AskConfig
-    from ..pipelines.job import run_ask_job
+    from ..pipelines.ask import run_ask_job
 
     asked = [{"path": str(audio_dir / Path(it["audio"]).name),
               "question": prediction_prompt(task, it["question"]), "task": task,

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,13 @@ import numpy as np
 from ..audio import SAMPLE_RATE
 from ..errors import InvalidOptionError
 from ..progress import ProgressCallback, no_progress
+from ..files import atomic_write_text
 from ..qa.answer import Answer, AskOptions, AudioInput, Mode, answer_cascade, answer_lslm
 from ..types import Transcript, load_transcript
 from .answer_stages import MODES, AskConfig
-from .job import FileResult, JobSummary, run_ask_job
+from .job import FileResult, JobSummary, run_stages
 from .runners import Runner
-from .transcribe import make_options, transcribe
+from .transcribe import TranscribeOptions, make_options, transcribe
 
 
 def _transcript_of(audio: AudioInput, opts: AskOptions) -> Transcript:
@@ -69,8 +71,55 @@ def ask(audio: AudioInput | None, question: str, mode: Mode = "lslm", window: in
     else:
         raise InvalidOptionError(f"unknown mode {mode!r}; choose lslm or cascade")
     if audio is not None and not isinstance(audio, np.ndarray):
-        answer = Answer(**{**answer.to_dict(), "path": str(audio)})
+        answer = replace(answer, path=str(audio))
     return answer
+
+
+ANSWERS_FILE = "answers.json"
+
+
+def run_ask_job(items: Sequence[dict[str, Any]], out_dir: str | Path, ask: AskConfig,
+                opts: TranscribeOptions | None = None, progress: ProgressCallback = no_progress,
+                on_file: Callable[[FileResult], None] | None = None, *,
+                runner: Runner | None = None, resume: bool = True,
+                diarization: Any = None) -> tuple[JobSummary, list[dict[str, Any]]]:
+    """Answer every {"path", "question", ...} item; write OUT/answers.json in input order.
+
+    Each recording is transcribed (cascade) or encoded (speech LM) once for all of its
+    questions; answers are saved as they come, so a resumed job answers only what is left.
+    An item whose recording failed gets "answer": null and the recording's "error".
+    """
+    paths: list[Path] = []
+    index: dict[str, int] = {}
+    for it in items:
+        if it["path"] not in index:
+            index[it["path"]] = len(paths)
+            paths.append(Path(it["path"]))
+    questions: list[list[str]] = [[] for _ in paths]
+    for it in items:
+        questions[index[it["path"]]].append(it["question"])
+    summary, sched = run_stages(paths, out_dir, opts or TranscribeOptions(), ("json",), progress,
+                          on_file, runner=runner, resume=resume, diarization=diarization,
+                          ask=ask, questions=questions)
+    rows = []
+    seen: dict[int, int] = {}
+    for it in items:
+        rec = sched.recs[index[it["path"]]]
+        n = seen.get(rec.index, 0)
+        seen[rec.index] = n + 1
+        answer = rec.answers.get(rec.answer_keys[n]) if n < len(rec.answer_keys) else None
+        row = {**it, "answer": answer.text if answer else None, "mode": ask.mode,
+               "evidence": [asdict(e) for e in answer.evidence] if answer else [],
+               "model": answer.model if answer else None}
+        if ask.mode == "lslm":
+            row.update(window=ask.window, speech_tokens=answer.speech_tokens if answer else None)
+        if answer is None:
+            row["error"] = (rec.result.error if rec.result is not None and rec.result.error
+                            else "not answered")
+        rows.append(row)
+    atomic_write_text(Path(out_dir) / ANSWERS_FILE,
+                      json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+    return summary, rows
 
 
 def read_items(items: Sequence[dict[str, str]] | str | os.PathLike) -> list[dict[str, str]]:

@@ -448,7 +448,7 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
     talk-time chart per recording. diarization: DiarizationOptions to label speakers.
     correction: CorrectionOptions for LLM error correction, each edit checked on the audio.
     """
-    return _run(paths, out_dir, opts, formats, progress, on_file, runner=runner,
+    return run_stages(paths, out_dir, opts, formats, progress, on_file, runner=runner,
                 engine=engine, resume=resume, report=report, diarization=diarization,
                 correction=correction)[0]
 
@@ -472,13 +472,16 @@ def _stage_specs(opts: TranscribeOptions, engine: Engine | None, diarization: An
     return specs
 
 
-def _run(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
+def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
          formats: Sequence[str], progress: ProgressCallback,
          on_file: Callable[[FileResult], None] | None, *, runner: Runner | None,
          engine: Engine | None = None, resume: bool = True, report: bool = False,
          diarization: Any = None, correction: Any = None,
          ask: AskConfig | None = None, questions: Sequence[Sequence[str]] = ()
          ) -> tuple[JobSummary, _Scheduler]:
+    """Run the stages every input needs through the one scheduler: transcription (with
+    diarization and correction when given), and with `ask`, the answers to `questions`
+    (per input) as well. Returns the summary and the scheduler's view of each recording."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -502,50 +505,3 @@ def _run(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
     state.close()
     atomic_write_text(out / f"{SUMMARY_STEM}.json", json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary, sched
-
-
-ANSWERS_FILE = "answers.json"
-
-
-def run_ask_job(items: Sequence[dict[str, Any]], out_dir: str | Path, ask: AskConfig,
-                opts: TranscribeOptions | None = None, progress: ProgressCallback = no_progress,
-                on_file: Callable[[FileResult], None] | None = None, *,
-                runner: Runner | None = None, resume: bool = True,
-                diarization: Any = None) -> tuple[JobSummary, list[dict[str, Any]]]:
-    """Answer every {"path", "question", ...} item; write OUT/answers.json in input order.
-
-    Each recording is transcribed (cascade) or encoded (speech LM) once for all of its
-    questions; answers are saved as they come, so a resumed job answers only what is left.
-    An item whose recording failed gets "answer": null and the recording's "error".
-    """
-    paths: list[Path] = []
-    index: dict[str, int] = {}
-    for it in items:
-        if it["path"] not in index:
-            index[it["path"]] = len(paths)
-            paths.append(Path(it["path"]))
-    questions: list[list[str]] = [[] for _ in paths]
-    for it in items:
-        questions[index[it["path"]]].append(it["question"])
-    summary, sched = _run(paths, out_dir, opts or TranscribeOptions(), ("json",), progress,
-                          on_file, runner=runner, resume=resume, diarization=diarization,
-                          ask=ask, questions=questions)
-    rows = []
-    seen: dict[int, int] = {}
-    for it in items:
-        rec = sched.recs[index[it["path"]]]
-        n = seen.get(rec.index, 0)
-        seen[rec.index] = n + 1
-        answer = rec.answers.get(rec.answer_keys[n]) if n < len(rec.answer_keys) else None
-        row = {**it, "answer": answer.text if answer else None, "mode": ask.mode,
-               "evidence": [asdict(e) for e in answer.evidence] if answer else [],
-               "model": answer.model if answer else None}
-        if ask.mode == "lslm":
-            row.update(window=ask.window, speech_tokens=answer.speech_tokens if answer else None)
-        if answer is None:
-            row["error"] = (rec.result.error if rec.result is not None and rec.result.error
-                            else "not answered")
-        rows.append(row)
-    atomic_write_text(Path(out_dir) / ANSWERS_FILE,
-                      json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
-    return summary, rows
