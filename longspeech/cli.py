@@ -8,11 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
-from .errors import LongspeechError
+from .errors import InvalidOptionError, LongspeechError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Hour-long podcasts and meetings into transcripts with word times.")
@@ -25,8 +26,9 @@ out = Console()
 
 
 def _fail(e: Exception) -> None:
-    console.print(f"[red]error:[/red] {e}")
-    raise typer.Exit(2)
+    """One line, then exit 2 for a usage error (an option), 1 for anything else."""
+    console.print(f"[red]error:[/red] {escape(str(e))}")
+    raise typer.Exit(2 if isinstance(e, InvalidOptionError) else 1)
 
 
 @app.command()
@@ -44,6 +46,7 @@ def transcribe(
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition every chunk on")] = None,
     runner: Annotated[str, typer.Option(help="auto (ray for batches and clusters), local or ray")] = "auto",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, ray://host:port or host:port")] = None,
+    worker_timeout: Annotated[float, typer.Option(help="Ray: seconds one worker call may take before its recording fails (0: no limit)")] = 3600.0,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse finished chunks a previous run left in OUT_DIR")] = True,
     report: Annotated[bool, typer.Option("--report", help="Also write OUT_DIR/<stem>.html (viewer) and <stem>.talk_time.png")] = False,
     diarize: Annotated[bool, typer.Option("--diarize", help="Label speakers (who said what)")] = False,
@@ -62,14 +65,14 @@ def transcribe(
     """Transcribe audio files into OUT_DIR/<stem>.<format>."""
     from .api import make_options
     from .outputs import FORMATS
-    from .pipelines.inputs import audio_seconds, expand_inputs
+    from .pipelines.inputs import AUDIO_EXTENSIONS, audio_seconds, expand_inputs
     from .pipelines.job import run_job
     from .pipelines.runners import choose_runner
 
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]
     if bad or not fmts:
-        _fail(LongspeechError(f"unknown format(s) {', '.join(bad) or '(none)'}; "
+        _fail(InvalidOptionError(f"unknown format(s) {', '.join(bad) or '(none)'}; "
                               f"choose from {', '.join(FORMATS)}"))
     try:
         fus = _fusion_options(fusion, llm, fusion_weight, prompt, prompt_file)
@@ -77,16 +80,21 @@ def transcribe(
                             batch_size=batch_size, beam_size=beam_size, language=language,
                             device=device, compute_type=compute_type,
                             initial_prompt=initial_prompt, fusion=fus)
-        paths = expand_inputs(inputs)
+        empty: list[str] = []
+        paths = expand_inputs(inputs, empty)
         diar = (_diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
                 if diarize else None)
         corr = _correction_options(llm, correct_format, model) if correct else None
     except (LongspeechError, OSError) as e:
         _fail(e)
+    for item in empty:
+        console.print(f"{item}: no audio files there (looked for "
+                      f"{', '.join(sorted(AUDIO_EXTENSIONS))})", markup=False, style="yellow")
     if not paths:
-        _fail(LongspeechError("no audio inputs found; pass files, directories or globs"))
+        _fail(LongspeechError("no audio inputs found; pass audio files, directories that "
+                              "hold them, globs or @list.txt files"))
     try:
-        chosen = choose_runner(runner, address, len(paths))
+        chosen = choose_runner(runner, address, len(paths), worker_timeout or None)
     except LongspeechError as e:
         _fail(e)
     use_ray = chosen.name == "ray"
@@ -97,13 +105,19 @@ def transcribe(
                    TextColumn("{task.completed:.0f}/{task.total:.0f} s audio"),
                    TimeElapsedColumn(), TimeRemainingColumn(), console=console)
 
+    lengths: dict[str, float] = {}
+
     def on_progress(p) -> None:
-        done[p.recording_id] = p.seconds_done
-        bar.update(task, completed=sum(done.values()), description=p.recording_id[:30])
+        # Progress is per recording: done never passes its length, nor the bar its total.
+        lengths[p.recording_id] = p.total_seconds
+        done[p.recording_id] = min(p.seconds_done, p.total_seconds)
+        bar.update(task, total=max(total, sum(lengths.values())),
+                   completed=sum(done.values()), description=escape(p.recording_id[:30]))
 
     def on_file(r) -> None:
-        mark = "[green]ok[/green]" if r.status == "ok" else f"[red]failed[/red]: {r.error}"
-        bar.console.print(f"{Path(r.input).name}: {mark}")
+        mark = ("[green]ok[/green]" if r.status == "ok"
+                else f"[red]{r.status}[/red]: {escape(r.error or '')}")
+        bar.console.print(f"{escape(Path(r.input).name)}: {mark}")
 
     with bar:
         task = bar.add_task("starting Ray" if use_ray else "loading models", total=total)
@@ -115,19 +129,26 @@ def transcribe(
         except LongspeechError as e:
             bar.stop()
             _fail(e)
-    table = Table(title=f"{len(summary.files)} file(s) -> {output_dir} "
-                        f"({summary.runner}, {summary.elapsed:.1f} s)")
+        except KeyboardInterrupt:
+            bar.stop()
+            console.print(f"interrupted: {output_dir / 'job_summary.json'} lists what finished; "
+                          "run the same command again to resume", markup=False)
+            raise typer.Exit(130) from None
+    for note in summary.notes:
+        console.print(f"note: {note}", markup=False, style="yellow")
+    table = Table(title=escape(f"{len(summary.files)} file(s) -> {output_dir} "
+                               f"({summary.runner}, {summary.elapsed:.1f} s)"))
     cols = ["file", "status", "audio s", "wall s", "x realtime", "chunks (resumed)"]
     cols += ["speakers"] if diar else []
     for col in cols + ["error"]:
         table.add_column(col)
     for r in summary.files:
-        table.add_row(Path(r.input).name, r.status,
+        table.add_row(escape(Path(r.input).name), r.status,
                       f"{r.duration:.1f}" if r.duration is not None else "-",
                       f"{r.elapsed:.1f}", f"{r.realtime_factor}" if r.realtime_factor else "-",
                       f"{r.chunks} ({r.resumed_chunks})" if r.status == "ok" else "-",
                       *([str(r.speakers) if r.speakers is not None else "-"] if diar else []),
-                      (r.error or "")[:200])
+                      escape((r.error or "")[:200]))
     console.print(table)
     if summary.failed:
         raise typer.Exit(1)
@@ -161,7 +182,7 @@ def correct_cmd(
         tr = load_transcript(transcript)
         src = audio or Path(tr.recording.path)
         opts = _correction_options(llm, correct_format, verifier)
-        with console.status(f"correcting {transcript.name} with {llm}"):
+        with console.status(f"correcting {escape(transcript.name)} with {escape(llm)}"):
             fixed = correct_transcript(tr, src, opts)
         target = output or transcript.with_suffix(".corrected.json")
         atomic_write_text(target, fixed.to_json() + "\n")
@@ -169,20 +190,20 @@ def correct_cmd(
         _fail(e)
     recs = fixed.provenance.get("corrections", [])
     accepted = sum(1 for r in recs if r.get("accepted"))
-    out.print(f"{accepted} of {len(recs)} proposed edit(s) accepted -> {target}")
+    out.print(f"{accepted} of {len(recs)} proposed edit(s) accepted -> {target}", markup=False)
 
 
 def _fusion_options(fusion: str | None, llm: str, weight: float, prompt: str | None,
                     prompt_file: Path | None):
     if fusion is None:
         if prompt or prompt_file:
-            raise LongspeechError("--prompt/--prompt-file prime the LLM of --fusion gfd; "
+            raise InvalidOptionError("--prompt/--prompt-file prime the LLM of --fusion gfd; "
                                   "for Whisper's own prompt use --initial-prompt")
         return None
     if fusion != "gfd":
-        raise LongspeechError(f"unknown fusion {fusion!r}; the one method is gfd")
+        raise InvalidOptionError(f"unknown fusion {fusion!r}; the one method is gfd")
     if prompt and prompt_file:
-        raise LongspeechError("give --prompt or --prompt-file, not both")
+        raise InvalidOptionError("give --prompt or --prompt-file, not both")
     if prompt_file:
         try:
             prompt = prompt_file.read_text(encoding="utf-8")
@@ -215,27 +236,45 @@ def diarize_cmd(
     max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
 ) -> None:
-    """Who spoke when, without transcribing: OUT_DIR/<stem>.rttm per file."""
+    """Who spoke when, without transcribing: OUT_DIR/<stem>.rttm per file (stems as
+    `transcribe` names its outputs: inputs that share one are told apart by their folders)."""
+    from .audio import probe
     from .diarization import annotation_to_rttm, load_backend
     from .files import atomic_write_text
+    from .pipelines.names import output_stems
 
-    try:
-        opts = _diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
-        with console.status(f"loading the {opts.backend} diarizer"):
-            backend = load_backend(opts)
-    except LongspeechError as e:
-        _fail(e)
     failed = 0
-    for path in audio:
+    readable = []
+    for path in audio:                      # inputs are checked before the model loads
         try:
-            with console.status(f"diarizing {path.name}"):
-                ann = backend.diarize(path, opts)
-            target = output_dir / f"{path.stem}.rttm"
-            atomic_write_text(target, annotation_to_rttm(ann, path.stem))
-            console.print(f"{path.name}: [green]{len(ann.labels())} speaker(s)[/green] -> {target}")
+            probe(path, checksum=False)
+            readable.append(path)
         except LongspeechError as e:
             failed += 1
-            console.print(f"{path.name}: [red]failed[/red]: {e}")
+            console.print(f"{escape(path.name)}: [red]failed[/red]: {escape(str(e))}")
+    try:
+        opts = _diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InvalidOptionError(f"cannot create the output directory {output_dir}: "
+                                     f"{e.strerror or e}; choose another with -o") from None
+        if readable:
+            with console.status(f"loading the {opts.backend} diarizer"):
+                backend = load_backend(opts)
+    except LongspeechError as e:
+        _fail(e)
+    for path, stem in zip(readable, output_stems(readable)):
+        try:
+            with console.status(f"diarizing {escape(path.name)}"):
+                ann = backend.diarize(path, opts)
+            target = output_dir / f"{stem}.rttm"
+            atomic_write_text(target, annotation_to_rttm(ann, stem))
+            console.print(f"{escape(path.name)}: [green]{len(ann.labels())} speaker(s)[/green] -> "
+                          f"{escape(str(target))}")
+        except LongspeechError as e:
+            failed += 1
+            console.print(f"{escape(path.name)}: [red]failed[/red]: {escape(str(e))}")
     if failed:
         raise typer.Exit(1)
 
@@ -281,7 +320,7 @@ def ask_cmd(
                           model_dir=str(model_dir) if model_dir else None)
         if batch is not None:
             if output_dir is None:
-                raise LongspeechError("--batch is a job: name its output directory with -o OUT")
+                raise InvalidOptionError("--batch is a job: name its output directory with -o OUT")
             items = read_items(batch)
             recordings = len({it["path"] for it in items})
             chosen = choose_runner(runner, address, recordings)
@@ -297,13 +336,15 @@ def ask_cmd(
             if summary.failed:
                 raise typer.Exit(1)
             return
+        if question is None and transcript is not None and audio is not None:
+            question, audio = str(audio), None      # `ask --transcript T.json "question"`
         if question is None or (audio is None and transcript is None):
-            raise LongspeechError("give AUDIO and QUESTION (or --batch FILE)")
+            raise InvalidOptionError("give AUDIO and QUESTION (or --batch FILE)")
         with console.status(f"answering ({mode})"):
             a = ask(audio, question, mode, window, transcript=transcript, options=opts)
     except LongspeechError as e:
         _fail(e)
-    out.print(a.text)
+    out.print(a.text, markup=False)
     console.print(f"[dim]{a.mode}, window {a.window}, {a.speech_tokens} speech vectors from "
                   f"{a.frames} frames, {a.seconds:.1f} s[/dim]" if a.mode == "lslm"
                   else f"[dim]{a.mode}, {a.seconds:.1f} s[/dim]")
@@ -333,7 +374,7 @@ def eval_blab(
     try:
         what = (f"synthesising {synthetic} recording(s) of {minutes:g} min" if synthetic
                 else f"reading {data}")
-        with console.status(what):
+        with console.status(escape(what)):
             items, audio_dir = blab_inputs(chosen, output_dir, data=data, audio_dir=audio_dir,
                                            synthetic=synthetic, minutes=minutes, seed=seed,
                                            skip_missing=skip_missing)
@@ -366,9 +407,9 @@ def report_cmd(
         tr, corrections = load_report_input(transcript)
         html_path = write_report(tr, output or transcript.with_suffix(".html"), audio,
                                  corrections=corrections)
-        out.print(f"report: {html_path}")
+        out.print(f"report: {html_path}", markup=False)
         if chart:
-            out.print(f"chart: {talk_time_chart(tr, chart)}")
+            out.print(f"chart: {talk_time_chart(tr, chart)}", markup=False)
     except LongspeechError as e:
         _fail(e)
 
@@ -396,6 +437,9 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)   # library advice, not ours
 
 
 def main() -> None:
@@ -403,8 +447,8 @@ def main() -> None:
     try:
         app()
     except LongspeechError as e:
-        console.print(f"[red]error:[/red] {e}")
-        sys.exit(2)
+        console.print(f"[red]error:[/red] {escape(str(e))}")
+        sys.exit(2 if isinstance(e, InvalidOptionError) else 1)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ class TranscriptFormatError(LongspeechError):
     """A transcript JSON file could not be read back."""
 
 
+class InputFileError(LongspeechError):
+    """An input file (a list of questions, of inputs...) is missing, unreadable or malformed."""
+
+
 class InvalidOptionError(LongspeechError):
     """An option value makes no sense (unknown engine, bad batch size, ...)."""
 

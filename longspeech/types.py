@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from .errors import TranscriptFormatError
 
@@ -121,18 +122,24 @@ class Transcript:
                     f"transcript schema version {version} is newer than this longspeech "
                     f"understands ({SCHEMA_VERSION}); upgrade longspeech"
                 )
-            rec = Recording(**d["recording"])
+            rec = _typed(Recording, d["recording"], "recording")
             segments = [
-                Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
-                for s in d["segments"]
+                _typed(Segment, {**s, "words": [_typed(Word, w, f"segments[{i}].words[{j}]")
+                                                for j, w in enumerate(s.get("words", []))]},
+                       f"segments[{i}]")
+                for i, s in enumerate(d["segments"])
             ]
+            _check(d["language"], str, "language")
+            _check(d.get("speakers", []), list[str], "speakers")
+            _check(d.get("provenance", {}), dict, "provenance")
             return cls(
                 recording=rec,
                 language=d["language"],
                 segments=segments,
                 speakers=list(d.get("speakers", [])),
                 provenance=dict(d.get("provenance", {})),
-                turns=[SpeakerTurn(**t) for t in d.get("turns", [])],
+                turns=[_typed(SpeakerTurn, t, f"turns[{i}]")
+                       for i, t in enumerate(d.get("turns", []))],
             )
         except TranscriptFormatError:
             raise
@@ -153,14 +160,73 @@ class Transcript:
         return cls.from_dict(data)
 
 
-def load_transcript(path: str | Path) -> Transcript:
-    """Read a transcript written by `longspeech transcribe -f json`."""
+def read_transcript_json(path: str | Path) -> dict[str, Any]:
+    """The JSON object of a transcript file, or a TranscriptFormatError naming the file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = json.loads(p.read_text(encoding="utf-8"))
     except OSError as e:
-        raise TranscriptFormatError(f"cannot read {p}: {e.strerror}") from e
-    return Transcript.from_json(text)
+        raise TranscriptFormatError(f"cannot read {p}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise TranscriptFormatError(f"{p} is not a text file: pass a transcript JSON written "
+                                    "by `longspeech transcribe -f json`") from None
+    except json.JSONDecodeError as e:
+        raise TranscriptFormatError(f"{p} is not valid JSON ({e}): pass a transcript JSON "
+                                    "written by `longspeech transcribe -f json`") from None
+    if not isinstance(data, dict):
+        raise TranscriptFormatError(f"{p}: a transcript JSON file holds an object at top level")
+    return data
+
+
+def load_transcript(path: str | Path) -> Transcript:
+    """Read a transcript written by `longspeech transcribe -f json`."""
+    data = read_transcript_json(path)
+    try:
+        return Transcript.from_dict(data)
+    except TranscriptFormatError as e:
+        raise TranscriptFormatError(f"{path}: {e}") from None
+
+
+def _check(value: Any, tp: Any, where: str) -> None:
+    """Raise TranscriptFormatError unless `value` is of type `tp` (an annotation)."""
+    if tp is Any:
+        return
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, UnionType):
+        for alt in args:
+            try:
+                _check(value, alt, where)
+                return
+            except TranscriptFormatError:
+                continue
+        raise TranscriptFormatError(f"{where} is {type(value).__name__}, expected {tp}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise TranscriptFormatError(f"{where} is {type(value).__name__}, expected a list")
+        for i, v in enumerate(value):
+            _check(v, args[0] if args else Any, f"{where}[{i}]")
+        return
+    base = origin or tp
+    ok = (value is None if tp is type(None) else
+          isinstance(value, (int, float)) and not isinstance(value, bool) if base is float else
+          isinstance(value, int) and not isinstance(value, bool) if base is int else
+          isinstance(value, base))
+    if not ok:
+        raise TranscriptFormatError(f"{where} is {type(value).__name__}, expected "
+                                    f"{getattr(base, '__name__', base)}")
+
+
+def _typed(cls: type, value: Any, where: str) -> Any:
+    """cls(**value) once every field of `value` has the type cls declares."""
+    if not isinstance(value, dict):
+        raise TranscriptFormatError(f"{where} is {type(value).__name__}, expected an object")
+    hints = get_type_hints(cls)
+    for name, v in value.items():
+        if name not in hints:
+            raise TranscriptFormatError(f"{where} has an unknown field {name!r}")
+        if name != "words":                   # already built
+            _check(v, hints[name], f"{where}.{name}")
+    return cls(**value)
 
 
 def round_time(x: float) -> float:
@@ -176,5 +242,6 @@ __all__ = [
     "Transcript",
     "Word",
     "load_transcript",
+    "read_transcript_json",
     "round_time",
 ]

@@ -206,3 +206,27 @@ def test_round_trip_through_ctranslate2_is_bit_exact(tiny_src: Path, tiny_hf: Pa
     original_config = json.loads((tiny_src / "config.json").read_text())
     for key in ("alignment_heads", "suppress_ids", "suppress_ids_begin"):
         assert rebuilt_config[key] == original_config[key]
+
+
+def test_every_model_file_is_checked_and_a_damaged_cache_is_converted_again(tiny_src: Path,
+                                                                             tmp_path: Path):
+    import shutil
+    from dataclasses import replace
+
+    from longspeech.models.registry import EMBEDDED, _verify, cache_is_intact
+
+    m = EMBEDDED["tiny.en"]
+    copy = tmp_path / "ct2"
+    shutil.copytree(tiny_src, copy)
+    _verify(copy / "model.bin", replace(m, id="copy"))           # the real files pass
+    with open(copy / "tokenizer.json", "a") as f:                 # not only model.bin counts
+        f.write(" ")
+    with pytest.raises(ModelIntegrityError, match="tokenizer.json"):
+        _verify(copy / "model.bin", replace(m, id="copy"))
+
+    hf = convert_ct2_whisper(tiny_src, tmp_path / "hf", source_sha256=m.sha256)
+    assert cache_is_intact(hf, m.sha256)
+    assert not cache_is_intact(hf, "0" * 64)                       # made from other weights
+    cfg = hf / "config.json"
+    cfg.write_text(cfg.read_text().replace('"d_model": 384', '"d_model": 385'))
+    assert not cache_is_intact(hf, m.sha256)                       # edited after conversion

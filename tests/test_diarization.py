@@ -292,6 +292,8 @@ def test_pyannote_hub_id_fails_fast_without_a_hub(monkeypatch):
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelNotAvailableError, match="embedded"):
+        PyannoteBackend("pyannote/speaker-diarization-community-1@3f1e2a1")
+    with pytest.raises(ModelNotAvailableError, match="pin the pyannote pipeline"):
         PyannoteBackend("pyannote/speaker-diarization-community-1")
     with pytest.raises(ModelNotAvailableError, match="no such local directory"):
         load_backend(DiarizationOptions(backend="pyannote", model="/no/such/pipeline"))

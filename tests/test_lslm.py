@@ -269,3 +269,15 @@ def test_shipped_weights_match_their_manifest():
     assert head["metrics"]["ctc_greedy_wer"] < 0.5
     size = sum((SHIPPED / f).stat().st_size for f in manifest["files"])
     assert size < 8 * 2**20
+
+
+def test_shipped_manifest_is_pinned_in_code(monkeypatch):
+    """The shipped manifest vouches for every weight file; its own hash is fixed in code."""
+    import longspeech.speechlm.loading as loading
+    from longspeech.hashing import sha256_file
+    from longspeech.speechlm.shipped import SHIPPED_MANIFEST_SHA256
+
+    assert sha256_file(SHIPPED / "lslm.json") == SHIPPED_MANIFEST_SHA256
+    monkeypatch.setattr(loading, "SHIPPED_MANIFEST_SHA256", "0" * 64)
+    with pytest.raises(ModelIntegrityError, match="corrupt or altered"):
+        loading.load_speechlm(SHIPPED)

@@ -187,6 +187,20 @@ def test_corrupt_files_fail_alone_on_ray(corpus, reference, tmp_path):
                    {p.stem for p in corpus[:4]}}
 
 
+def test_python_api_gives_the_job_transcript(corpus, reference):
+    """longspeech.transcribe() and transcribe_iter() run the job's stages in-process: the same
+    chunk plan, groups, language and provenance, so the same transcript."""
+    import longspeech
+    from longspeech.types import load_transcript
+
+    opts = _opts()
+    fields = {"batch_size": opts.asr.batch_size, "device": opts.asr.device}
+    tr = longspeech.transcribe(corpus[0], **fields)
+    assert tr.to_json() == load_transcript(reference / "file0.json").to_json()
+    segs = list(longspeech.transcribe_iter(corpus[0], **fields))
+    assert segs == tr.segments
+
+
 def test_changed_options_refuse_to_mix(corpus, tmp_path):
     opts = _opts()
     run_job(corpus[:1], tmp_path, opts, ("json",), runner=LocalRunner())
@@ -232,3 +246,45 @@ def test_job_with_gfd_fixes_a_term_the_prompt_names(tmp_path):
     assert not summary.failed
     assert (tmp_path / "out" / "k8s.txt").read_text().strip() == (
         "We deployed the service on Kubernetes last week.")
+
+
+class _Slow:
+    """A stage that takes as many seconds as its item says, or kills its worker for -1."""
+
+    num_cpus = 0.5
+    num_gpus = 0
+
+    def __init__(self, config):
+        pass
+
+    def __call__(self, seconds: float) -> float:
+        if seconds < 0:
+            os._exit(1)
+        time.sleep(seconds)
+        return seconds
+
+
+def test_ray_worker_calls_time_out_and_dead_actors_leave_the_pool():
+    from longspeech.errors import LongspeechError
+    from longspeech.pipelines.runners import StageSpec
+
+    runner = RayRunner(call_timeout=3.0, max_restarts=0, max_task_retries=0)
+    try:
+        runner.start({"slow": StageSpec(_Slow, None)})
+        ok = runner.submit("slow", 0.1)
+        assert runner.next_done() == (ok, 0.1, None)
+        late = runner.submit("slow", 60)
+        t0 = time.perf_counter()
+        ticket, result, error = runner.next_done()
+        assert ticket == late and result is None
+        assert "took more than 3 s" in str(error) and time.perf_counter() - t0 < 30
+        runner.close()
+        runner = RayRunner(max_restarts=0, max_task_retries=0)
+        runner.start({"slow": StageSpec(_Slow, None)})
+        runner.submit("slow", -1)
+        _, _, error = runner.next_done()
+        assert "died" in str(error)
+        with pytest.raises(LongspeechError, match="every slow worker died"):
+            runner.free("slow")
+    finally:
+        runner.close()

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from longspeech.compression import CompressionOptions, CTCDensityHead, DensityHeadConfig
-from longspeech.errors import InvalidOptionError
+from longspeech.errors import InputFileError, InvalidOptionError
 from longspeech.api import ask, ask_batch, read_items
 from longspeech.qa import AskOptions, format_transcript
 from longspeech.qa.cascade import cascade_messages, clock, relevant_lines
@@ -91,7 +91,7 @@ def test_longspeech_eval_items_resolve_relative_paths(tmp_path):
     assert items == [{"path": str(tmp_path / "a" / "x.wav"), "question": "Q1?"},
                      {"path": "/abs/y.wav", "question": "Q2?", "id": 7}]
     src.write_text(json.dumps([{"path": "x.wav"}]))
-    with pytest.raises(InvalidOptionError, match="question"):
+    with pytest.raises(InputFileError, match="question"):
         read_items(src)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -127,6 +128,17 @@ def _ffmpeg_error(p: Path, stderr: str, sndfile_reason: str) -> AudioDecodeError
     return _not_audio(p, f"ffmpeg: {message}{also}")
 
 
+FFMPEG_TIMEOUT_ENV = "LONGSPEECH_FFMPEG_TIMEOUT"
+
+
+def ffmpeg_timeout() -> float:
+    """Seconds an ffmpeg pipe may go without output before its input counts as failed."""
+    try:
+        return max(1.0, float(os.environ.get(FFMPEG_TIMEOUT_ENV, "300")))
+    except ValueError:
+        return 300.0
+
+
 def _ffmpeg_blocks(p: Path, sample_rate: int, block: int, sndfile_reason: str = "",
                    span: tuple[float, float] | None = None) -> Iterator[np.ndarray]:
     """float32 mono blocks from an ffmpeg pipe; the child is killed however iteration ends.
@@ -145,16 +157,23 @@ def _ffmpeg_blocks(p: Path, sample_rate: int, block: int, sndfile_reason: str = 
                                 stderr=err)
         try:
             assert proc.stdout is not None
-            rest = b""
+            fd, limit, size = proc.stdout.fileno(), ffmpeg_timeout(), block * 4
+            buf = bytearray()
             while True:
-                data = proc.stdout.read(block * 4)
+                # A decoder that stalls (a damaged file, a hung drive) must not hang the job.
+                if not select.select([fd], [], [], limit)[0]:
+                    raise _not_audio(p, f"ffmpeg gave no audio for {limit:g} s (set "
+                                        f"{FFMPEG_TIMEOUT_ENV} to wait longer)")
+                data = os.read(fd, size)
                 if not data:
                     break
-                data = rest + data
-                usable = len(data) - len(data) % 4
-                rest = data[usable:]
-                if usable:
-                    yield np.frombuffer(data[:usable], dtype="<f4").astype(np.float32)
+                buf += data
+                while len(buf) >= size:
+                    yield np.frombuffer(bytes(buf[:size]), dtype="<f4").astype(np.float32)
+                    del buf[:size]
+            usable = len(buf) - len(buf) % 4
+            if usable:
+                yield np.frombuffer(bytes(buf[:usable]), dtype="<f4").astype(np.float32)
             if proc.wait() != 0:
                 raise _ffmpeg_error(p, _stderr_text(err), sndfile_reason)
         finally:

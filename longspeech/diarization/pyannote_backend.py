@@ -1,7 +1,10 @@
 """pyannote.audio pipelines (e.g. pyannote/speaker-diarization-community-1) as a backend.
 
 Loading goes through pyannote's own Pipeline.from_pretrained, from a local directory (a
-config.yaml with its models) or a Hugging Face id with the token in $HF_TOKEN. Where the hub
+config.yaml with its models) or a Hugging Face id pinned to a revision (owner/name@revision)
+with the token in $HF_TOKEN. pyannote checkpoints are pickles, which can run code when they
+load: an unpinned hub id is refused (what it names can change under the user), and every
+load warns that the pipeline must be one the user trusts. Where the hub
 cannot be reached, a hub id fails at once with a clear error instead of after a minute of
 retries. pyannote.audio's usage telemetry is switched off unless the user has set
 PYANNOTE_METRICS_ENABLED themselves: a transcription tool should not phone home by default.
@@ -10,6 +13,7 @@ PYANNOTE_METRICS_ENABLED themselves: a transcription tool should not phone home 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +42,33 @@ def _unavailable(model: str, why: str) -> ModelNotAvailableError:
         "that has accepted the model's conditions.")
 
 
+TRUST_WARNING = ("pyannote checkpoints are pickled and can run code when they load: "
+                 "use only pipelines you trust")
+
+
+def split_revision(model: str) -> tuple[str, str | None]:
+    """"owner/name@revision" -> ("owner/name", "revision"); a local path has none."""
+    if _is_local(model) or "@" not in model:
+        return model, None
+    repo, _, revision = model.rpartition("@")
+    return repo, revision or None
+
+
 def check_pipeline_source(model: str) -> None:
-    """Raise at once when `model` is a hub id that is neither cached nor reachable."""
+    """Raise at once when `model` is neither a local pipeline nor a hub id pinned to a
+    revision that is cached or reachable."""
     if _is_local(model):
         return
-    if model.count("/") != 1 or model.startswith(("/", ".", "~")):
+    repo, revision = split_revision(model)
+    if repo.count("/") != 1 or repo.startswith(("/", ".", "~")):
         raise _unavailable(model, "no such local directory, and not a hub id (owner/name)")
+    if revision is None:
+        raise ModelNotAvailableError(
+            f"pin the pyannote pipeline to a revision: pyannote:{repo}@<commit>, or pass a "
+            f"local pipeline directory ({TRUST_WARNING})")
     from huggingface_hub import try_to_load_from_cache
 
-    cached = try_to_load_from_cache(model, "config.yaml")
+    cached = try_to_load_from_cache(repo, "config.yaml", revision=revision)
     if isinstance(cached, str) or hub_reachable():
         return
     raise _unavailable(model, "the Hugging Face hub is not reachable from here and the "
@@ -65,8 +87,11 @@ class PyannoteBackend:
         from pyannote.audio import Pipeline
 
         self.model = model
+        warnings.warn(f"{model}: {TRUST_WARNING}", UserWarning, stacklevel=2)
+        repo, revision = split_revision(model)
         try:
-            pipeline = Pipeline.from_pretrained(model, token=os.environ.get("HF_TOKEN"))
+            pipeline = Pipeline.from_pretrained(repo, revision=revision,
+                                                token=os.environ.get("HF_TOKEN"))
         except (OSError, ValueError, KeyError) as e:
             if _is_local(model):
                 raise ModelNotAvailableError(

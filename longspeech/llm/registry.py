@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelNotAvailableError
-from ..hashing import verify_once
+from ..hashing import tree_sha256, verify_once
+from ..models.registry import cache_is_intact
 from ..models.cache import cache_dir
 from ..models.registry import check_hub_model
 
@@ -99,12 +100,8 @@ def converted_dir(model_id: str) -> Path:
     gguf = embedded_gguf(m)
     _verify(gguf, m)
     target = cache_dir() / "llm" / f"{m.id}-{m.sha256[:12]}"
-    stamp = target / "longspeech_conversion.json"
-    try:
-        if json.loads(stamp.read_text()).get("source_sha256") == m.sha256:
-            return target
-    except (OSError, ValueError):
-        pass
+    if cache_is_intact(target, m.sha256):
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{m.id}.", dir=target.parent))
     try:
@@ -119,7 +116,8 @@ def converted_dir(model_id: str) -> Path:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         (tmp / "longspeech_conversion.json").write_text(json.dumps(
-            {"source": m.gguf_file, "source_sha256": m.sha256}))
+            {"source": m.gguf_file, "source_sha256": m.sha256,
+             "files": tree_sha256(tmp, frozenset({"longspeech_conversion.json"}))}))
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
     finally:

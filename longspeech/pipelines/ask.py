@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
-from ..errors import InvalidOptionError
+from ..audio import SAMPLE_RATE, probe
+from ..errors import InputFileError, InvalidOptionError
 from ..progress import ProgressCallback, no_progress
 from ..files import atomic_write_text
 from ..qa.answer import Answer, AskOptions, AudioInput, Mode, answer_cascade, answer_lslm
@@ -54,22 +54,27 @@ def ask(audio: AudioInput | None, question: str, mode: Mode = "lslm", window: in
     opts = options or AskOptions()
     if not question.strip():
         raise InvalidOptionError("the question is empty")
+    if mode not in MODES:
+        raise InvalidOptionError(f"unknown mode {mode!r}; choose lslm or cascade")
+    # Inputs are checked before any model loads: a bad file costs no model loading.
+    if isinstance(transcript, os.PathLike) or (isinstance(transcript, str)
+                                               and Path(transcript).suffix == ".json"):
+        transcript = load_transcript(transcript)
+    if audio is not None and not isinstance(audio, np.ndarray) and (
+            mode == "lslm" or transcript is None):
+        probe(audio, checksum=False)
     if mode == "lslm":
         if audio is None:
             raise InvalidOptionError("lslm mode needs the audio")
         if window < 1:
             raise InvalidOptionError(f"window must be at least 1 speech vector, got {window}")
         answer = answer_lslm(audio, question, window, opts)
-    elif mode == "cascade":
-        if isinstance(transcript, (str, os.PathLike)) and Path(transcript).is_file():
-            transcript = load_transcript(transcript)
+    else:
         if transcript is None:
             if audio is None:
                 raise InvalidOptionError("cascade needs audio or a transcript")
             transcript = _transcript_of(audio, opts)
         answer = answer_cascade(transcript, question, opts)
-    else:
-        raise InvalidOptionError(f"unknown mode {mode!r}; choose lslm or cascade")
     if audio is not None and not isinstance(audio, np.ndarray):
         answer = replace(answer, path=str(audio))
     return answer
@@ -130,23 +135,23 @@ def read_items(items: Sequence[dict[str, str]] | str | os.PathLike) -> list[dict
         try:
             data = json.loads(src.read_text(encoding="utf-8"))
         except OSError as e:
-            raise InvalidOptionError(f"cannot read {src}: {e.strerror or e}") from None
+            raise InputFileError(f"cannot read {src}: {e.strerror or e}") from None
         except ValueError as e:
-            raise InvalidOptionError(f"{src} is not valid JSON ({e}): give a JSON list of "
+            raise InputFileError(f"{src} is not valid JSON ({e}): give a JSON list of "
                                      '{"path": ..., "question": ...} objects') from None
         base = src.parent
     else:
         data, base = list(items), None
     if not isinstance(data, list):
-        raise InvalidOptionError("LongSpeech-Eval input must be a JSON list of "
+        raise InputFileError("LongSpeech-Eval input must be a JSON list of "
                                  '{"path": ..., "question": ...} objects')
     out = []
     for i, item in enumerate(data):
         if not isinstance(item, dict) or "path" not in item or "question" not in item:
-            raise InvalidOptionError(f"item {i} needs a 'path' and a 'question'")
+            raise InputFileError(f"item {i} needs a 'path' and a 'question'")
         if not isinstance(item["path"], str) or not isinstance(item["question"], str) \
                 or not item["question"].strip():
-            raise InvalidOptionError(f"item {i}: 'path' and 'question' must be non-empty text")
+            raise InputFileError(f"item {i}: 'path' and 'question' must be non-empty text")
         path = Path(item["path"])
         if base is not None and not path.is_absolute():
             path = base / path

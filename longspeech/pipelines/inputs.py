@@ -6,17 +6,20 @@ import glob
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import InputFileError
+
 AUDIO_EXTENSIONS = frozenset({
     ".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".mp4", ".webm", ".aac", ".wma",
     ".aiff", ".aif", ".mkv", ".mov", ".oga", ".caf", ".au",
 })
 
 
-def expand_inputs(items: Iterable[str]) -> list[Path]:
+def expand_inputs(items: Iterable[str], empty: list[str] | None = None) -> list[Path]:
     """Paths in the order given; directories recurse by audio extension; duplicates dropped.
 
     Names that match nothing are kept as given, so that they fail with a clear error in the
-    job summary instead of vanishing.
+    job summary instead of vanishing. A directory or glob that holds no audio is added to
+    `empty`, so that the caller can say so.
     """
     out: list[Path] = []
     seen: set[Path] = set()
@@ -29,21 +32,27 @@ def expand_inputs(items: Iterable[str]) -> list[Path]:
 
     for item in items:
         if item.startswith("@") and len(item) > 1:
-            lines = Path(item[1:]).read_text(encoding="utf-8").splitlines()
-            for p in expand_inputs(x.strip() for x in lines
-                                   if x.strip() and not x.lstrip().startswith("#")):
+            try:
+                lines = Path(item[1:]).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as e:
+                raise InputFileError(f"cannot read the input list {item[1:]}: "
+                                         f"{getattr(e, 'strerror', None) or e}") from None
+            for p in expand_inputs((x.strip() for x in lines
+                                    if x.strip() and not x.lstrip().startswith("#")), empty):
                 add(p)
             continue
         p = Path(item)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS:
-                    add(f)
+            found = [f for f in sorted(p.rglob("*"))
+                     if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS]
         elif not p.exists() and glob.has_magic(item):
-            for m in sorted(glob.glob(item, recursive=True)):
-                add(Path(m))
+            found = [Path(m) for m in sorted(glob.glob(item, recursive=True))]
         else:
-            add(p)
+            found = [p]
+        if not found and empty is not None:
+            empty.append(item)
+        for f in found:
+            add(f)
     return out
 
 

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ..asr import Engine
-from ..errors import LongspeechError
+from ..errors import InvalidOptionError, LongspeechError
 from ..outputs import write_outputs
 from ..files import atomic_write_text
 from ..types import Chunk, Transcript
 from ..progress import Progress, ProgressCallback, no_progress
+from .names import output_stems
 from .runners import LocalRunner, Runner, StageSpec
 from ..qa.answer import Answer
 from .answer_stages import (AnswerRequest, AnswerStage, Answered, AskConfig, Encoded,
@@ -43,6 +44,7 @@ SUMMARY_STEM = "job_summary"
 class FileResult:
     input: str
     status: str                     # "ok" or "failed"
+    stem: str = ""                  # its outputs are OUT/<stem>.<format>
     outputs: list[str] = field(default_factory=list)
     error: str | None = None
     duration: float | None = None   # audio seconds
@@ -58,6 +60,7 @@ class JobSummary:
     files: list[FileResult] = field(default_factory=list)
     runner: str = "local"
     elapsed: float = 0.0
+    notes: list[str] = field(default_factory=list)   # e.g. state that could not be reused
 
     @property
     def failed(self) -> list[FileResult]:
@@ -65,26 +68,18 @@ class JobSummary:
 
     def to_dict(self) -> dict:
         return {"files": [asdict(f) for f in self.files], "runner": self.runner,
-                "elapsed": self.elapsed,
+                "elapsed": self.elapsed, "notes": self.notes,
                 "ok": len(self.files) - len(self.failed), "failed": len(self.failed)}
-
-
-def output_stem(path: Path, taken: set[str]) -> str:
-    """The file's stem, made unique within the job (a.wav and a.mp3 -> a, a.mp3)."""
-    stem = path.stem or "audio"
-    if stem in taken:
-        stem = path.name
-    base, n = stem, 1
-    while stem in taken:
-        n += 1
-        stem = f"{base}-{n}"
-    taken.add(stem)
-    return stem
 
 
 def job_settings(opts: TranscribeOptions) -> dict[str, Any]:
     """What chunk results depend on; a resumed job must have been run with the same."""
     return {**settings(opts), "versions": library_versions()}
+
+
+def _absolute(path: str | Path) -> str:
+    """How a manifest names its input: absolute, so that x.wav and ./x.wav are one input."""
+    return os.path.abspath(path)
 
 
 def _error_text(e: BaseException) -> str:
@@ -137,8 +132,8 @@ class _Scheduler:
         self.diarization_key = fingerprint(asdict(diarization)) if diarization else ""
         self.runner, self.state = runner, state
         self.progress, self.on_file = progress, on_file
-        taken: set[str] = {SUMMARY_STEM}
-        self.recs = [_Recording(i, p, output_stem(p, taken)) for i, p in enumerate(paths)]
+        self.recs = [_Recording(i, p, stem)
+                     for i, (p, stem) in enumerate(zip(paths, output_stems(paths)))]
         for rec, qs in zip(self.recs, questions):
             rec.questions = list(qs)
         self.to_plan: deque[_Recording] = deque(self.recs)
@@ -171,7 +166,10 @@ class _Scheduler:
             if error is not None:
                 self._fail(rec, error)
             elif isinstance(result, RecordingPlan):
-                self._planned(rec, result)
+                try:
+                    self._planned(rec, result)
+                except LongspeechError as e:
+                    self._fail(rec, e)
             elif isinstance(result, LanguageResult):
                 self._language(rec, result)
             elif isinstance(result, GroupResult):
@@ -210,7 +208,7 @@ class _Scheduler:
             st = os.stat(rec.path)
         except OSError:
             return False
-        if (m is None or m.input != str(rec.path) or m.size != st.st_size
+        if (m is None or _absolute(m.input) != _absolute(rec.path) or m.size != st.st_size
                 or m.mtime_ns != st.st_mtime_ns):
             return False
         rec.manifest = m
@@ -220,8 +218,13 @@ class _Scheduler:
 
     def _planned(self, rec: _Recording, plan: RecordingPlan) -> None:
         old = self.state.load_manifest(rec.stem)
+        if old is not None and _absolute(old.input) != _absolute(rec.path):
+            raise InvalidOptionError(
+                f"{self.out / rec.stem}.* already hold the results of another input, "
+                f"{old.input}: rename one of them, choose another output directory, or pass "
+                "--no-resume to replace what is there")
         st = os.stat(rec.path)
-        m = Manifest(str(rec.path), rec.stem, plan.recording, plan.chunks, None,
+        m = Manifest(_absolute(rec.path), rec.stem, plan.recording, plan.chunks, None,
                      st.st_size, st.st_mtime_ns)
         if old is not None and (old.recording.sha256 != m.recording.sha256
                                 or old.chunks != m.chunks):
@@ -259,8 +262,9 @@ class _Scheduler:
         if m.language is None:
             m.language = res.language
             self.state.save_manifest(m)
-        done = self.state.done_chunks(rec.stem)
-        rec.resumed = rec.chunks_done = len(done & set(range(len(m.chunks))))
+        done = self.state.valid_chunks(rec.stem, self.state.done_chunks(rec.stem)
+                                       & set(range(len(m.chunks))))
+        rec.resumed = rec.chunks_done = len(done)
         if rec.resumed:
             self.state.log("chunks_resumed", recording=rec.stem,
                            chunks=sorted(done)[:1000], count=rec.resumed)
@@ -410,10 +414,12 @@ class _Scheduler:
         chunks = len(m.chunks) if m is not None else 0
         elapsed = time.perf_counter() - rec.t0
         duration = rec.duration
-        rec.result = FileResult(str(rec.path), "ok", [str(p) for p in rec.outputs], None,
-                                duration, round(elapsed, 3),
-                                round(duration / elapsed, 2) if duration and elapsed > 0
-                                else None, chunks, rec.resumed, speakers)
+        # Speed over the audio this run decoded: chunks an earlier run finished do not count.
+        work = (duration or 0.0) * ((chunks - rec.resumed) / chunks if chunks else 1.0)
+        rec.result = FileResult(str(rec.path), "ok", rec.stem, [str(p) for p in rec.outputs],
+                                None, duration, round(elapsed, 3),
+                                round(work / elapsed, 2) if work > 0 and elapsed > 0 else None,
+                                chunks, rec.resumed, speakers)
         self.state.log("recording_done", recording=rec.stem, chunks=chunks,
                        resumed=rec.resumed)
         if self.on_file:
@@ -425,8 +431,23 @@ class _Scheduler:
         return [write_report(tr, self.out / f"{rec.stem}.html", rec.path),
                 talk_time_chart(tr, self.out / f"{rec.stem}.talk_time.png")]
 
+    def results(self, stopped: BaseException | None = None) -> list[FileResult]:
+        """Each input's result, in input order; inputs the job did not finish because it
+        `stopped` are "interrupted" (Ctrl-C) or "failed" with its reason."""
+        out = []
+        for rec in self.recs:
+            if rec.result is None and stopped is not None:
+                interrupted = isinstance(stopped, KeyboardInterrupt)
+                rec.result = FileResult(
+                    str(rec.path), "interrupted" if interrupted else "failed", rec.stem,
+                    error=("interrupted: run the same command again to resume"
+                           if interrupted else _error_text(stopped)))
+            if rec.result is not None:
+                out.append(rec.result)
+        return out
+
     def _fail(self, rec: _Recording, e: BaseException) -> None:
-        rec.result = FileResult(str(rec.path), "failed", error=_error_text(e),
+        rec.result = FileResult(str(rec.path), "failed", rec.stem, error=_error_text(e),
                                 elapsed=round(time.perf_counter() - rec.t0, 3))
         self.ready = deque(r for r in self.ready if r[1] is not rec)
         self.state.log("recording_failed", recording=rec.stem, error=rec.result.error)
@@ -449,8 +470,8 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
     correction: CorrectionOptions for LLM error correction, each edit checked on the audio.
     """
     return run_stages(paths, out_dir, opts, formats, progress, on_file, runner=runner,
-                engine=engine, resume=resume, report=report, diarization=diarization,
-                correction=correction)[0]
+                      engine=engine, resume=resume, report=report, diarization=diarization,
+                      correction=correction)[0]
 
 
 def _stage_specs(opts: TranscribeOptions, engine: Engine | None, diarization: Any,
@@ -473,17 +494,17 @@ def _stage_specs(opts: TranscribeOptions, engine: Engine | None, diarization: An
 
 
 def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
-         formats: Sequence[str], progress: ProgressCallback,
-         on_file: Callable[[FileResult], None] | None, *, runner: Runner | None,
-         engine: Engine | None = None, resume: bool = True, report: bool = False,
-         diarization: Any = None, correction: Any = None,
-         ask: AskConfig | None = None, questions: Sequence[Sequence[str]] = ()
-         ) -> tuple[JobSummary, _Scheduler]:
+               formats: Sequence[str], progress: ProgressCallback,
+               on_file: Callable[[FileResult], None] | None, *, runner: Runner | None,
+               engine: Engine | None = None, resume: bool = True, report: bool = False,
+               diarization: Any = None, correction: Any = None,
+               ask: AskConfig | None = None, questions: Sequence[Sequence[str]] = ()
+               ) -> tuple[JobSummary, _Scheduler]:
     """Run the stages every input needs through the one scheduler: transcription (with
     diarization and correction when given), and with `ask`, the answers to `questions`
     (per input) as well. Returns the summary and the scheduler's view of each recording."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    paths = list(dict.fromkeys(paths))     # an input named twice is one recording
     t0 = time.perf_counter()
     settings = job_settings(opts)
     if ask is not None:
@@ -493,15 +514,20 @@ def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptio
     sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file, report,
                        diarization, correction, ask, questions)
     state.log("job_started", runner=runner.name, inputs=len(paths))
+    stopped: BaseException | None = None
     try:
         runner.start(_stage_specs(opts, engine, diarization, correction, ask))
         sched.run()
+    except BaseException as e:        # Ctrl-C or a stage that cannot start: still summarise
+        stopped = e
+        raise
     finally:
         runner.close()
-    summary = JobSummary([r.result for r in sched.recs if r.result is not None], runner.name,
-                         round(time.perf_counter() - t0, 3))
-    state.log("job_finished", ok=len(summary.files) - len(summary.failed),
-              failed=len(summary.failed))
-    state.close()
-    atomic_write_text(out / f"{SUMMARY_STEM}.json", json.dumps(summary.to_dict(), indent=2) + "\n")
+        summary = JobSummary(sched.results(stopped), runner.name,
+                             round(time.perf_counter() - t0, 3), list(state.notes))
+        state.log("job_finished", ok=len(summary.files) - len(summary.failed),
+                  failed=len(summary.failed), stopped=type(stopped).__name__ if stopped else None)
+        state.close()
+        atomic_write_text(out / f"{SUMMARY_STEM}.json",
+                          json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary, sched

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import LongspeechError
+from ..errors import InvalidOptionError, LongspeechError
 
 
 @dataclass
@@ -80,8 +80,11 @@ class _StageActor:
 
 
 # Environment a worker needs to find the same models and caches as the driver.
-_WORKER_ENV = ("LONGSPEECH_CACHE", "XDG_CACHE_HOME", "HF_TOKEN", "HF_HOME", "HF_HUB_OFFLINE",
-               "TRANSFORMERS_VERBOSITY", "TOKENIZERS_PARALLELISM")
+# Settings workers need as the driver has them. Secrets (HF_TOKEN) are not among them: a
+# runtime_env is stored in the cluster's metadata; workers read secrets from their own
+# environment (a local Ray's workers inherit this process's; set them on every node).
+_WORKER_ENV = ("LONGSPEECH_CACHE", "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_OFFLINE",
+               "TRANSFORMERS_VERBOSITY", "TOKENIZERS_PARALLELISM", "LONGSPEECH_FFMPEG_TIMEOUT")
 
 
 # Engines run a few threads each; more actors than cores / this would only oversubscribe.
@@ -92,6 +95,10 @@ THREADS_PER_ACTOR = 2
 class _Pool:
     actors: list[Any]
     load: list[int] = field(default_factory=list)
+    dead: set[int] = field(default_factory=set)     # past their restarts: never used again
+
+    def live(self) -> list[int]:
+        return [i for i in range(len(self.actors)) if i not in self.dead]
 
 
 class RayRunner:
@@ -108,8 +115,11 @@ class RayRunner:
     def __init__(self, address: str | None = None, *, actors: dict[str, int] | None = None,
                  max_restarts: int = 3,
                  max_task_retries: int = 3, depth: int = 2,
-                 object_store_mb: int = 256):
+                 object_store_mb: int = 256, call_timeout: float | None = 3600.0):
+        """call_timeout: seconds to wait for any in-flight call before the oldest one fails
+        its recording (its actor is restarted); None waits for ever."""
         self.address = address
+        self.call_timeout = call_timeout
         self.actors = dict(actors or {})     # stage name -> actor count (else sized here)
         self.max_restarts = max_restarts
         self.max_task_retries = max_task_retries
@@ -198,14 +208,19 @@ class RayRunner:
 
     # -- work -----------------------------------------------------------------------------
     def free(self, stage: str) -> bool:
-        return min(self.pools[stage].load) < self.depth
+        pool = self.pools[stage]
+        live = pool.live()
+        if not live:
+            raise LongspeechError(f"every {stage} worker died past its restarts; see the Ray "
+                                  "logs (`ray logs`), then run the same command again")
+        return min(pool.load[i] for i in live) < self.depth
 
     def busy(self) -> bool:
         return bool(self._refs)
 
     def submit(self, stage: str, item: Any) -> int:
         pool = self.pools[stage]
-        i = min(range(len(pool.actors)), key=pool.load.__getitem__)
+        i = min(pool.live(), key=pool.load.__getitem__)
         pool.load[i] += 1
         self._next += 1
         self._refs[pool.actors[i].call.remote(item)] = (self._next, stage, i)
@@ -215,7 +230,18 @@ class RayRunner:
         import ray
         from ray.exceptions import RayActorError, RayTaskError
 
-        [ref], _ = ray.wait(list(self._refs), num_returns=1)
+        ready, _ = ray.wait(list(self._refs), num_returns=1, timeout=self.call_timeout)
+        if not ready:
+            # Nothing finished in time: the oldest call fails its recording, and its actor
+            # restarts so that the stage goes on.
+            ref = min(self._refs, key=lambda r: self._refs[r][0])
+            ticket, stage, i = self._refs.pop(ref)
+            self.pools[stage].load[i] -= 1
+            ray.kill(self.pools[stage].actors[i], no_restart=False)
+            return ticket, None, LongspeechError(
+                f"a {stage} call took more than {self.call_timeout:g} s; see the Ray logs, "
+                "or allow more time (--worker-timeout)")
+        ref = ready[0]
         ticket, stage, i = self._refs.pop(ref)
         self.pools[stage].load[i] -= 1
         try:
@@ -225,6 +251,7 @@ class RayRunner:
             cause = e.cause if isinstance(e.cause, BaseException) else e
             return ticket, None, cause
         except RayActorError as e:
+            self.pools[stage].dead.add(i)
             return ticket, None, LongspeechError(
                 f"a {stage} worker died {self.max_restarts + 1} times while processing this "
                 f"recording ({e.__class__.__name__}); see the Ray logs")
@@ -245,15 +272,17 @@ Runner = LocalRunner | RayRunner
 RUNNERS = ("auto", "local", "ray")
 
 
-def choose_runner(runner: str, address: str | None, inputs: int) -> Runner:
+def choose_runner(runner: str, address: str | None, inputs: int,
+                  call_timeout: float | None = 3600.0) -> Runner:
     """The runner a command asked for: "auto" is Ray for more than one input and whenever a
-    cluster address is given, else in-process."""
+    cluster address is given, else in-process. call_timeout: the Ray runner's limit on one
+    worker call (seconds; None: none)."""
     if runner not in RUNNERS:
-        raise LongspeechError(f"unknown runner {runner!r}; choose auto, local or ray")
+        raise InvalidOptionError(f"unknown runner {runner!r}; choose auto, local or ray")
     if runner == "local" and address:
-        raise LongspeechError("--address joins a Ray cluster; it needs --runner ray or auto")
+        raise InvalidOptionError("--address joins a Ray cluster; it needs --runner ray or auto")
     if runner == "ray" or (runner == "auto" and (address is not None or inputs > 1)):
-        return RayRunner(address)
+        return RayRunner(address, call_timeout=call_timeout)
     return LocalRunner()
 
 

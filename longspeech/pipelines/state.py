@@ -25,12 +25,37 @@ from typing import Any
 
 from ..errors import InvalidOptionError
 from ..files import atomic_write_text
+from .names import safe_stem
 from ..qa.answer import Answer
 from ..qa.evidence import Evidence
 from ..types import Chunk, Recording, Segment, SpeakerTurn, Transcript, Word
 
 STATE_DIR = ".longspeech"
+# Beside the state directory, so that --no-resume, which deletes it, keeps the lock.
+LOCK_FILE = ".longspeech.lock"
+OWNER_FILE = ".longspeech.owner.json"
 STATE_VERSION = 1
+
+
+def _lock(out: Path) -> Any:
+    """OUT's exclusive lock, or an error naming the job that holds it."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(out / LOCK_FILE))
+    owner = out / OWNER_FILE
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            who = json.loads(owner.read_text(encoding="utf-8"))
+            what = f" (pid {who['pid']}, started {who['started']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            what = ""
+        raise InvalidOptionError(f"{out} is in use by another running job{what}: wait for it "
+                                 "to finish, or choose another output directory") from None
+    atomic_write_text(owner, json.dumps({"pid": os.getpid(), "started": time.strftime(
+        "%Y-%m-%d %H:%M:%S")}) + "\n")
+    return lock
 
 
 def fingerprint(settings: dict[str, Any]) -> str:
@@ -72,23 +97,51 @@ def segments_from_json(text: str) -> list[Segment]:
 
 
 class JobState:
-    """Reads and writes one job's state directory."""
+    """Reads and writes one job's state directory, holding OUT's lock while the job runs:
+    two jobs never write one output directory at once."""
 
     def __init__(self, out_dir: Path, settings: dict[str, Any], resume: bool = True):
-        self.root = Path(out_dir) / STATE_DIR
+        out = Path(out_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InvalidOptionError(f"cannot create the output directory {out}: "
+                                     f"{e.strerror or e}; choose another with -o") from None
+        self.root = out / STATE_DIR
+        self.notes: list[str] = []      # what the user should know about reused state
+        self._lock = _lock(out)
+        self._owner = out / OWNER_FILE
+        try:
+            self._open(out, settings, resume)
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        self._owner.unlink(missing_ok=True)
+        self._lock.release()
+
+    def _open(self, out: Path, settings: dict[str, Any], resume: bool) -> None:
         self.fingerprint = fingerprint(settings)
         job_file = self.root / "job.json"
-        if job_file.exists() and resume:
+        if resume and self.root.exists():
             try:
-                old = json.loads(job_file.read_text())
-            except (OSError, json.JSONDecodeError):
-                old = {}
-            if old.get("fingerprint") != self.fingerprint:
-                raise InvalidOptionError(
-                    f"{out_dir} holds a job run with other options or models; to reuse its "
-                    "finished chunks run the same command again, or pass --no-resume to "
-                    "start over (or choose another output directory)")
-        elif self.root.exists() and not resume:
+                old = json.loads(job_file.read_text(encoding="utf-8"))
+                if not isinstance(old, dict) or not isinstance(old.get("fingerprint"), str):
+                    raise ValueError("no fingerprint")
+            except (OSError, ValueError) as e:
+                reason = "is missing" if isinstance(e, FileNotFoundError) else "is unreadable"
+                self.notes.append(f"{job_file} {reason}: the finished work in {out} cannot be "
+                                  "checked against this job's options, so none of it is reused")
+                resume = False
+            else:
+                if old["fingerprint"] != self.fingerprint:
+                    raise InvalidOptionError(
+                        f"{out} holds a job run with other options or models. Choose: the "
+                        "same command as before resumes it; --no-resume starts over in "
+                        f"{out} (its finished work is dropped); or -o another directory "
+                        "keeps both")
+        if not resume and self.root.exists():
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(job_file, json.dumps(
@@ -104,16 +157,29 @@ class JobState:
 
     def close(self) -> None:
         self._log.close()
+        self._release()
 
     # -- per recording --------------------------------------------------------------------
     def _dir(self, stem: str) -> Path:
+        if stem != safe_stem(stem):         # stems are plain names: state stays inside OUT
+            raise InvalidOptionError(f"{stem!r} is not a plain file name")
         return self.root / "recordings" / stem
 
     def load_manifest(self, stem: str) -> Manifest | None:
+        """The saved plan of `stem`, or None when there is none or it does not hold up (not
+        JSON, wrong fields, or a plan saved for another stem)."""
+        path = self._dir(stem) / "manifest.json"
         try:
-            return Manifest.from_dict(json.loads((self._dir(stem) / "manifest.json").read_text()))
-        except (OSError, json.JSONDecodeError, KeyError, TypeError):
+            m = Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
             return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            self.log("state_unreadable", recording=stem, file=str(path))
+            return None
+        if m.stem != stem:
+            self.log("state_unreadable", recording=stem, file=str(path))
+            return None
+        return m
 
     def save_manifest(self, m: Manifest) -> None:
         atomic_write_text(self._dir(m.stem) / "manifest.json",
@@ -137,6 +203,20 @@ class JobState:
 
     def load_chunk(self, stem: str, index: int) -> list[Segment]:
         return segments_from_json(self._chunk_path(stem, index).read_text(encoding="utf-8"))
+
+    def valid_chunks(self, stem: str, indices: set[int]) -> set[int]:
+        """Of the saved chunks in `indices`, those that read back whole; a corrupt one is
+        deleted (and logged), so it is decoded again."""
+        good = set()
+        for i in sorted(indices):
+            try:
+                self.load_chunk(stem, i)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                self._chunk_path(stem, i).unlink(missing_ok=True)
+                self.log("chunk_corrupt", recording=stem, chunk=i)
+                continue
+            good.add(i)
+        return good
 
     # -- diarization (kept apart from the chunks: other diarization options reuse the ASR) --
     def save_diarization(self, stem: str, settings: str, turns: list[SpeakerTurn],

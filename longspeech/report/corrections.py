@@ -18,14 +18,13 @@ a correction record is odd.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import TranscriptFormatError
-from ..types import Transcript
+from ..types import Transcript, read_transcript_json
 
 _TRUE = {"true", "yes", "1", "accepted", "accept"}
 
@@ -116,13 +115,8 @@ def transcript_from_dict(data: Mapping[str, Any]) -> tuple[Transcript, list[Corr
 
 def load_report_input(path: str | Path) -> tuple[Transcript, list[Correction]]:
     """Read a transcript JSON file (with or without corrections) for a report."""
-    p = Path(path)
+    data = read_transcript_json(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TranscriptFormatError(f"cannot read {p}: {e.strerror}") from e
-    except json.JSONDecodeError as e:
-        raise TranscriptFormatError(f"{p} is not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise TranscriptFormatError(f"{p}: a transcript JSON file holds an object at top level")
-    return transcript_from_dict(data)
+        return transcript_from_dict(data)
+    except TranscriptFormatError as e:
+        raise TranscriptFormatError(f"{path}: {e}") from None

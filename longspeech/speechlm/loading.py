@@ -21,9 +21,9 @@ from ..encoders import EncoderOptions, WhisperStateEncoder
 from ..errors import ModelIntegrityError, ModelNotAvailableError
 from ..hashing import sha256_file
 from ..llm import load_llm
-from .manifest import LORA_FILE, PROJECTOR_FILE, read_manifest
+from .manifest import LORA_FILE, MANIFEST, PROJECTOR_FILE, read_manifest
 from .model import SYSTEM, SpeechLM
-from .shipped import default_model_dir
+from .shipped import SHIPPED_MANIFEST_SHA256, default_model_dir, shipped_model_dir
 
 
 @dataclass
@@ -57,6 +57,12 @@ def load_speechlm(directory: str | os.PathLike | None = None, device: str = "cpu
                   encoder: WhisperStateEncoder | None = None) -> LoadedSpeechLM:
     """The trained model in `directory` (default: default_model_dir())."""
     d = Path(directory) if directory is not None else default_model_dir()
+    if d.resolve() == shipped_model_dir().resolve():
+        digest = sha256_file(d / MANIFEST)
+        if digest != SHIPPED_MANIFEST_SHA256:
+            raise ModelIntegrityError(f"{d / MANIFEST} has sha256 {digest}, expected "
+                                      f"{SHIPPED_MANIFEST_SHA256}: the installed package is "
+                                      "corrupt or altered; reinstall longspeech")
     manifest = read_manifest(d)
     verify_files(d, manifest)
     info = manifest.get("lslm")

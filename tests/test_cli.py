@@ -1,0 +1,114 @@
+"""Every command through the console script, on good and bad input: bad input gives one line
+that names the file and what to do, exit status 1 (2 for usage), and never a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .speech import JFK
+
+SCRIPT = Path(sys.executable).with_name("longspeech")
+
+
+def run(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("cli")
+    f = {"binary": d / "blob.json", "bad_json": d / "bad.json", "wrong_types": d / "wt.json",
+         "empty_dir": d / "empty", "hostile_dir": d / "talk[", "not_audio": d / "notes.wav"}
+    f["binary"].write_bytes(b"\x00\xff\xfe\x01" * 64)
+    f["bad_json"].write_text('{"segments": [')
+    f["empty_dir"].mkdir()
+    f["hostile_dir"].mkdir()
+    f["hostile"] = f["hostile_dir"] / "x].wav"            # the path reads talk[/x].wav
+    shutil.copy(JFK, f["hostile"].with_suffix(".flac"))
+    f["hostile"] = f["hostile"].with_suffix(".flac")
+    f["not_audio"].write_text("[bold]not audio[/bold]\n" * 20)
+    return f
+
+
+@pytest.fixture(scope="module")
+def transcript(files, tmp_path_factory) -> Path:
+    """A real transcript, made by the console script from a real clip with a hostile name,
+    in a batch beside a file that is not audio."""
+    out = tmp_path_factory.mktemp("out")
+    proc = run("transcribe", str(files["hostile"]), str(files["not_audio"]), "-o", str(out),
+               "--runner", "local")
+    assert proc.returncode == 1, proc.stderr                 # one of the two failed
+    assert "Traceback" not in proc.stderr
+    summary = json.loads((out / "job_summary.json").read_text())
+    status = {Path(f["input"]).name: f for f in summary["files"]}
+    assert status["x].flac"]["status"] == "ok"
+    assert status["notes.wav"]["status"] == "failed"
+    assert "[bold]" in proc.stderr or "notes.wav" in proc.stderr
+    good = out / "x].json"
+    data = json.loads(good.read_text())
+    data["segments"][0]["start"] = "zero"
+    files["wrong_types"].write_text(json.dumps(data))
+    return good
+
+
+BAD = [
+    # (command line, exit status, what the one line says)
+    (["transcribe", "{empty_dir}", "-o", "{tmp}/o"], 1, "no audio files there"),
+    (["transcribe", "{missing}", "-o", "/proc/forbidden/out"], 2, "cannot create the output"),
+    (["transcribe", "@{missing}", "-o", "{tmp}/o"], 1, "cannot read the input list"),
+    (["transcribe", "{hostile}", "-o", "{tmp}/o", "-f", "docx"], 2, "unknown format"),
+    (["transcribe", "{hostile}", "-o", "{tmp}/o", "--runner", "cloud"], 2, "unknown runner"),
+    (["diarize", "{not_audio}", "-o", "{tmp}/o"], 1, "notes.wav"),
+    (["ask", "{missing}", "Who spoke?"], 1, "no such file"),
+    (["ask", "{not_audio}", "Who spoke?"], 1, "notes.wav"),
+    (["ask", "--mode", "cascade", "--transcript", "{missing}.json", "Who?"], 1, "cannot read"),
+    (["ask", "--batch", "{missing}.json", "-o", "{tmp}/o"], 1, "cannot read"),
+    (["ask", "--batch", "{bad_json}", "-o", "{tmp}/o"], 1, "not valid JSON"),
+    (["ask", "--batch", "{bad_json}"], 2, "-o OUT"),
+    (["ask", "{hostile}", "Who?", "--mode", "oracle"], 2, "unknown mode"),
+    (["correct", "{binary}"], 1, "not a text file"),
+    (["correct", "{bad_json}"], 1, "not valid JSON"),
+    (["correct", "{wrong_types}"], 1, "segments[0].start is str"),
+    (["report", "{binary}"], 1, "not a text file"),
+    (["report", "{wrong_types}"], 1, "segments[0].start is str"),
+    (["eval", "blab", "-o", "{tmp}/o"], 2, "--data DIR"),
+    (["eval", "blab", "--data", "{missing}", "-o", "{tmp}/o"], 1, "missing"),
+    (["train", "lslm", "--out", "{shipped}"], 2, "holds the shipped model"),
+]
+
+
+@pytest.mark.parametrize("args,status,says", BAD, ids=[" ".join(a[:2]) + f"-{i}"
+                                                      for i, (a, _, _) in enumerate(BAD)])
+def test_bad_input_gives_one_clear_line(args, status, says, files, transcript, tmp_path):
+    from longspeech.speechlm import shipped_model_dir
+
+    names = {k: str(v) for k, v in files.items()}
+    names.update(tmp=str(tmp_path), missing=str(tmp_path / "missing"),
+                 shipped=str(shipped_model_dir()))
+    proc = run(*[a.format(**names) for a in args])
+    err = " ".join(proc.stderr.split())
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert says in err, proc.stderr
+
+
+def test_good_input_through_every_command(files, transcript, tmp_path):
+    listed = run("models", "list")
+    assert listed.returncode == 0 and "tiny.en" in listed.stdout
+    html = tmp_path / "r.html"
+    rep = run("report", str(transcript), "-o", str(html))
+    assert rep.returncode == 0 and html.read_text().count("ask not what your country") >= 1
+    rttm = run("diarize", str(files["hostile"]), "-o", str(tmp_path / "d"))
+    assert rttm.returncode == 0, rttm.stderr
+    assert (tmp_path / "d" / "x].rttm").read_text().startswith("SPEAKER x]")
+    ask = run("ask", "--mode", "cascade", "--transcript", str(transcript),
+              "What should you ask?")
+    assert ask.returncode == 0, ask.stderr
+    assert ask.stdout.strip()
