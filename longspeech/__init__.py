@@ -5,12 +5,16 @@ The heavy parts (torch, Whisper) load on first use, so `import longspeech` stays
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .errors import LongspeechError
 from .types import Chunk, Recording, Segment, SpeakerTurn, Transcript, Word, load_transcript
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("longspeech")
+except PackageNotFoundError:      # run from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 
 def __getattr__(name: str) -> Any:

@@ -25,50 +25,91 @@ console = Console(stderr=True)
 out = Console()
 
 
+def _clock(seconds: float) -> str:
+    m, s = divmod(seconds, 60)
+    return f"{int(m):02d}:{s:06.3f}"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        out.print(f"longspeech {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit")] = False
+          ) -> None:
+    """Hour-long podcasts and meetings into transcripts with word times."""
+
+
 def _fail(e: Exception) -> None:
     """One line, then exit 2 for a usage error (an option), 1 for anything else."""
     console.print(f"[red]error:[/red] {escape(str(e))}")
     raise typer.Exit(2 if isinstance(e, InvalidOptionError) else 1)
 
 
+IO, MODEL, DECODING, SPEAKERS, LLM, RUN = ("Input and output", "Model", "Decoding",
+                                          "Speakers", "LLM stages", "Runner")
+
+
 @app.command()
 def transcribe(
-    inputs: Annotated[list[str], typer.Argument(help="Audio files, directories, globs or @list.txt")],
-    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where outputs go")] = Path("out"),
-    formats: Annotated[str, typer.Option("-f", "--formats", help="Comma list of json,srt,vtt,tsv,txt")] = "json,txt",
-    model: Annotated[str, typer.Option(help="tiny.en, base, a local dir or a Hugging Face id")] = "tiny.en",
-    engine: Annotated[str, typer.Option(help="ct2 (CTranslate2, fast), transformers, or gfd (an LLM fused into the beam search; --fusion gfd says the same)")] = "ct2",
-    batch_size: Annotated[int, typer.Option(help="Chunks decoded together")] = 8,
-    beam_size: Annotated[int, typer.Option(help="Beam width")] = 5,
-    language: Annotated[Optional[str], typer.Option(help="Language code; detected if omitted")] = None,
-    device: Annotated[str, typer.Option(help="auto (a GPU where there is one), cpu or cuda")] = "auto",
-    compute_type: Annotated[str, typer.Option(help="ct2 compute type (auto: int8 on CPU)")] = "auto",
-    initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition every chunk on")] = None,
-    runner: Annotated[str, typer.Option(help="auto (ray for batches and clusters), local or ray")] = "auto",
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, ray://host:port or host:port")] = None,
-    worker_timeout: Annotated[float, typer.Option(help="Ray: seconds one worker call may take before its recording fails (0: no limit)")] = 3600.0,
-    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse finished chunks a previous run left in OUT_DIR")] = True,
-    report: Annotated[bool, typer.Option("--report", help="Also write OUT_DIR/<stem>.html (viewer) and <stem>.talk_time.png")] = False,
-    diarize: Annotated[bool, typer.Option("--diarize", help="Label speakers (who said what)")] = False,
-    diarizer: Annotated[str, typer.Option(help="embedded (offline) or pyannote[:<hub id or dir>]")] = "embedded",
-    num_speakers: Annotated[Optional[int], typer.Option(help="Exact number of speakers, if known")] = None,
-    min_speakers: Annotated[int, typer.Option(help="At least this many speakers")] = 1,
-    max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers")] = None,
-    fusion: Annotated[Optional[str], typer.Option(help="gfd: fuse an LLM into Whisper's beam search")] = None,
-    llm: Annotated[str, typer.Option(help="LLM for --fusion/--correct: smollm2, a local dir or a Hugging Face id")] = "smollm2",
-    fusion_weight: Annotated[float, typer.Option(help="GFD weight r of the LLM score")] = 0.2,
-    prompt: Annotated[Optional[str], typer.Option(help="GFD: text that primes the LLM (names, jargon)")] = None,
-    prompt_file: Annotated[Optional[Path], typer.Option(help="GFD: read the LLM prompt from a file")] = None,
-    correct: Annotated[bool, typer.Option("--correct", help="LLM error correction; each edit is checked against the audio")] = False,
-    correct_format: Annotated[str, typer.Option(help="text (corrected text, diffed) or pairs (JSON correction pairs)")] = "text",
+    inputs: Annotated[list[str], typer.Argument(help="Audio files, directories, globs or @list.txt", show_default=False)],
+    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where outputs go", rich_help_panel=IO)] = Path("out"),
+    formats: Annotated[str, typer.Option("-f", "--formats", help="Comma list of json, srt, vtt, tsv, txt, rttm, or all", rich_help_panel=IO)] = "json,txt",
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT_DIR/<stem>.html (viewer) and <stem>.talk_time.png (default: off)", rich_help_panel=IO)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Print each segment as it is decoded (default: off)", rich_help_panel=IO)] = False,
+    max_line_width: Annotated[Optional[int], typer.Option(help="srt/vtt: at most this many characters per line (default: no limit)", rich_help_panel=IO)] = None,
+    max_line_count: Annotated[Optional[int], typer.Option(help="srt/vtt: at most this many lines per cue (default: no limit)", rich_help_panel=IO)] = None,
+    max_words_per_line: Annotated[Optional[int], typer.Option(help="srt/vtt: at most this many words per line (default: no limit)", rich_help_panel=IO)] = None,
+    highlight_words: Annotated[bool, typer.Option("--highlight-words", help="srt/vtt: underline each word as it is spoken (default: off)", rich_help_panel=IO)] = False,
+    model: Annotated[str, typer.Option(help="tiny.en, base, a local dir or a Hugging Face id", rich_help_panel=MODEL)] = "tiny.en",
+    engine: Annotated[str, typer.Option(help="ct2 (CTranslate2, fast), transformers, or gfd (an LLM fused into the beam search; --fusion gfd says the same)", rich_help_panel=MODEL)] = "ct2",
+    device: Annotated[str, typer.Option(help="auto (a GPU where there is one), cpu or cuda", rich_help_panel=MODEL)] = "auto",
+    compute_type: Annotated[str, typer.Option(help="ct2 compute type (auto: int8 on CPU)", rich_help_panel=MODEL)] = "auto",
+    threads: Annotated[int, typer.Option(help="CPU threads per decoder (0: the engine's default)", rich_help_panel=MODEL)] = 0,
+    language: Annotated[Optional[str], typer.Option(help="Language code (default: detected)", rich_help_panel=DECODING)] = None,
+    task: Annotated[str, typer.Option(help="transcribe, or translate (into English; multilingual models)", rich_help_panel=DECODING)] = "transcribe",
+    beam_size: Annotated[int, typer.Option(help="Beam width", rich_help_panel=DECODING)] = 5,
+    batch_size: Annotated[int, typer.Option(help="Chunks decoded together", rich_help_panel=DECODING)] = 8,
+    temperature: Annotated[float, typer.Option(help="First decoding temperature", rich_help_panel=DECODING)] = 0.0,
+    temperature_increment_on_fallback: Annotated[float, typer.Option(help="Step up to 1.0 when a chunk is too repetitive or unlikely (0: no fallback)", rich_help_panel=DECODING)] = 0.2,
+    initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition every chunk on (default: none)", rich_help_panel=DECODING)] = None,
+    hotwords: Annotated[Optional[str], typer.Option(help="Words Whisper should expect, as faster-whisper's hotwords (default: none). For names and jargon, --fusion gfd --prompt is the stronger tool", rich_help_panel=DECODING)] = None,
+    vad_threshold: Annotated[float, typer.Option(help="Silero VAD speech probability threshold", rich_help_panel=DECODING)] = 0.5,
+    vad_pad: Annotated[float, typer.Option(help="Seconds of audio kept around each speech region", rich_help_panel=DECODING)] = 0.2,
+    diarize: Annotated[bool, typer.Option("--diarize", help="Label speakers (who said what) (default: off)", rich_help_panel=SPEAKERS)] = False,
+    diarizer: Annotated[str, typer.Option(help="embedded (offline), pyannote:<hub id>@<revision> or pyannote:<dir>", rich_help_panel=SPEAKERS)] = "embedded",
+    num_speakers: Annotated[Optional[int], typer.Option(help="Exact number of speakers (default: estimated)", rich_help_panel=SPEAKERS)] = None,
+    min_speakers: Annotated[int, typer.Option(help="At least this many speakers", rich_help_panel=SPEAKERS)] = 1,
+    max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers (default: no limit)", rich_help_panel=SPEAKERS)] = None,
+    fusion: Annotated[Optional[str], typer.Option(help="gfd: fuse an LLM into Whisper's beam search (default: off)", rich_help_panel=LLM)] = None,
+    llm: Annotated[str, typer.Option(help="LLM for --fusion/--correct: smollm2, a local dir or a Hugging Face id", rich_help_panel=LLM)] = "smollm2",
+    fusion_weight: Annotated[float, typer.Option(help="GFD weight r of the LLM score", rich_help_panel=LLM)] = 0.2,
+    prompt: Annotated[Optional[str], typer.Option(help="GFD: text that primes the LLM, e.g. a glossary of names and jargon (default: none)", rich_help_panel=LLM)] = None,
+    prompt_file: Annotated[Optional[Path], typer.Option(help="GFD: read the LLM prompt from a file (default: none)", rich_help_panel=LLM)] = None,
+    correct: Annotated[bool, typer.Option("--correct", help="LLM error correction; each edit is checked against the audio (default: off)", rich_help_panel=LLM)] = False,
+    correct_format: Annotated[str, typer.Option(help="text (corrected text, diffed) or pairs (JSON correction pairs)", rich_help_panel=LLM)] = "text",
+    runner: Annotated[str, typer.Option(help="auto (ray for batches and clusters), local or ray", rich_help_panel=RUN)] = "auto",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, ray://host:port or host:port (default: none)", rich_help_panel=RUN)] = None,
+    worker_timeout: Annotated[float, typer.Option(help="Ray: seconds one worker call may take before its recording fails (0: no limit)", rich_help_panel=RUN)] = 3600.0,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse finished work a previous run left in OUT_DIR", rich_help_panel=RUN)] = True,
 ) -> None:
     """Transcribe audio files into OUT_DIR/<stem>.<format>."""
     from .api import make_options
+    from .asr import fallback_temperatures
+    from .audio import VadOptions
     from .outputs import FORMATS
+    from .outputs.subtitles import SubtitleOptions
     from .pipelines.inputs import AUDIO_EXTENSIONS, audio_seconds, expand_inputs
     from .pipelines.job import run_job
     from .pipelines.runners import choose_runner
 
+    if formats.strip() == "all":
+        formats = ",".join(FORMATS)
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]
     if bad or not fmts:
@@ -76,10 +117,16 @@ def transcribe(
                               f"choose from {', '.join(FORMATS)}"))
     try:
         fus = _fusion_options(fusion, llm, fusion_weight, prompt, prompt_file)
-        opts = make_options(model=model, engine="gfd" if fus is not None else engine,
-                            batch_size=batch_size, beam_size=beam_size, language=language,
-                            device=device, compute_type=compute_type,
-                            initial_prompt=initial_prompt, fusion=fus)
+        opts = make_options(
+            VadOptions(threshold=vad_threshold, speech_pad=vad_pad),
+            model=model, engine="gfd" if fus is not None else engine, batch_size=batch_size,
+            beam_size=beam_size, language=language, task=task, device=device,
+            compute_type=compute_type, cpu_threads=threads, initial_prompt=initial_prompt,
+            hotwords=hotwords, fusion=fus,
+            temperatures=fallback_temperatures(temperature, temperature_increment_on_fallback))
+        opts.subtitles = SubtitleOptions(max_line_width, max_line_count, max_words_per_line,
+                                         highlight_words)
+        opts.subtitles.validate()
         empty: list[str] = []
         paths = expand_inputs(inputs, empty)
         diar = (_diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
@@ -114,6 +161,12 @@ def transcribe(
         bar.update(task, total=max(total, sum(lengths.values())),
                    completed=sum(done.values()), description=escape(p.recording_id[:30]))
 
+    def on_segments(stem: str, segments) -> None:
+        for s in segments:
+            bar.console.print(f"{stem} [{_clock(s.start)} --> {_clock(s.end)}] "
+                              f"{(s.speaker + ': ') if s.speaker else ''}{s.text.strip()}",
+                              markup=False, highlight=False)
+
     def on_file(r) -> None:
         mark = ("[green]ok[/green]" if r.status == "ok"
                 else f"[red]{r.status}[/red]: {escape(r.error or '')}")
@@ -125,7 +178,7 @@ def transcribe(
             summary = run_job(paths, output_dir, opts, fmts, on_progress, on_file,
                               runner=chosen,
                               resume=resume, report=report, diarization=diar,
-                              correction=corr)
+                              correction=corr, on_segments=on_segments if verbose else None)
         except LongspeechError as e:
             bar.stop()
             _fail(e)
@@ -136,22 +189,38 @@ def transcribe(
             raise typer.Exit(130) from None
     for note in summary.notes:
         console.print(f"note: {note}", markup=False, style="yellow")
-    table = Table(title=escape(f"{len(summary.files)} file(s) -> {output_dir} "
-                               f"({summary.runner}, {summary.elapsed:.1f} s)"))
-    cols = ["file", "status", "audio s", "wall s", "x realtime", "chunks (resumed)"]
-    cols += ["speakers"] if diar else []
-    for col in cols + ["error"]:
-        table.add_column(col)
-    for r in summary.files:
-        table.add_row(escape(Path(r.input).name), r.status,
-                      f"{r.duration:.1f}" if r.duration is not None else "-",
-                      f"{r.elapsed:.1f}", f"{r.realtime_factor}" if r.realtime_factor else "-",
-                      f"{r.chunks} ({r.resumed_chunks})" if r.status == "ok" else "-",
-                      *([str(r.speakers) if r.speakers is not None else "-"] if diar else []),
-                      escape((r.error or "")[:200]))
-    console.print(table)
+    _print_summary(summary, output_dir, diar is not None)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _print_summary(summary, output_dir: Path, speakers: bool) -> None:
+    """A table on a terminal; piped or redirected, one plain line per file with its whole
+    name (a table there would be cut to 80 columns)."""
+    title = (f"{len(summary.files)} file(s) -> {output_dir} ({summary.runner}, "
+             f"{summary.elapsed:.1f} s)")
+    cols = ["file", "status", "audio s", "wall s", "x realtime", "chunks (resumed)"]
+    cols += ["speakers"] if speakers else []
+    rows = [[str(Path(r.input)), r.status,
+             f"{r.duration:.1f}" if r.duration is not None else "-",
+             f"{r.elapsed:.1f}", f"{r.realtime_factor}" if r.realtime_factor else "-",
+             f"{r.chunks} ({r.resumed_chunks})" if r.status == "ok" else "-",
+             *([str(r.speakers) if r.speakers is not None else "-"] if speakers else []),
+             r.error or ""] for r in summary.files]
+    if not console.is_terminal:
+        console.print(title, markup=False, highlight=False, soft_wrap=True)
+        for row in rows:
+            fields = ", ".join(f"{c} {v}" for c, v in zip(cols[1:], row[1:]))
+            error = f": {row[-1]}" if row[-1] else ""
+            console.print(f"{row[0]}: {fields}{error}", markup=False, highlight=False,
+                          soft_wrap=True)
+        return
+    table = Table(title=escape(title))
+    for col in cols + ["error"]:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(escape(Path(row[0]).name), *row[1:-1], escape(row[-1][:200]))
+    console.print(table)
 
 
 def _correction_options(llm: str, fmt: str, model: str):
@@ -174,13 +243,20 @@ def correct_cmd(
     verifier: Annotated[str, typer.Option(help="Whisper model that scores edits on the audio")] = "tiny.en",
 ) -> None:
     """LLM error correction of an existing transcript; every edit checked on the audio."""
+    from .audio import probe
     from .correction import correct_transcript
+    from .errors import AudioDecodeError
     from .files import atomic_write_text
     from .types import load_transcript
 
     try:
         tr = load_transcript(transcript)
         src = audio or Path(tr.recording.path)
+        try:
+            probe(src, checksum=False)          # before the LLM loads
+        except AudioDecodeError as e:
+            raise AudioDecodeError(f"{e}; edits are checked against the recording: pass it "
+                                   "with --audio FILE") from None
         opts = _correction_options(llm, correct_format, verifier)
         with console.status(f"correcting {escape(transcript.name)} with {escape(llm)}"):
             fixed = correct_transcript(tr, src, opts)

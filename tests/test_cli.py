@@ -76,6 +76,7 @@ BAD = [
     (["correct", "{binary}"], 1, "not a text file"),
     (["correct", "{bad_json}"], 1, "not valid JSON"),
     (["correct", "{wrong_types}"], 1, "segments[0].start is str"),
+    (["correct", "{transcript}", "--audio", "{missing}.flac"], 1, "pass it with --audio"),
     (["report", "{binary}"], 1, "not a text file"),
     (["report", "{wrong_types}"], 1, "segments[0].start is str"),
     (["eval", "blab", "-o", "{tmp}/o"], 2, "--data DIR"),
@@ -91,7 +92,7 @@ def test_bad_input_gives_one_clear_line(args, status, says, files, transcript, t
 
     names = {k: str(v) for k, v in files.items()}
     names.update(tmp=str(tmp_path), missing=str(tmp_path / "missing"),
-                 shipped=str(shipped_model_dir()))
+                 shipped=str(shipped_model_dir()), transcript=str(transcript))
     proc = run(*[a.format(**names) for a in args])
     err = " ".join(proc.stderr.split())
     assert proc.returncode == status, proc.stderr
@@ -112,3 +113,67 @@ def test_good_input_through_every_command(files, transcript, tmp_path):
               "What should you ask?")
     assert ask.returncode == 0, ask.stderr
     assert ask.stdout.strip()
+
+
+# -- the options a Whisper / WhisperX user reaches for -----------------------------------------
+
+def test_version_matches_the_package():
+    from importlib.metadata import version
+
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"longspeech {version('longspeech')}"
+
+
+def test_all_formats_line_controls_and_full_names_when_piped(tmp_path):
+    name = "a_rather_long_recording_name_from_the_inaugural_address_of_nineteen_sixty_one.flac"
+    clip = tmp_path / name
+    shutil.copy(JFK, clip)
+    out = tmp_path / "out"
+    proc = run("transcribe", str(clip), "-o", str(out), "-f", "all", "--runner", "local",
+               "--max-line-width", "24", "--max-line-count", "2", "--max-words-per-line", "4",
+               "--verbose")
+    assert proc.returncode == 0, proc.stderr
+    stem = clip.stem
+    assert {p.suffix for p in out.glob(f"{stem}.*")} == {".json", ".txt", ".srt", ".vtt",
+                                                          ".tsv", ".rttm"}
+    assert str(clip) in proc.stderr                  # piped: the whole name, not cut
+    assert "ask not what your country" in proc.stderr.lower()    # --verbose segments
+    srt = (out / f"{stem}.srt").read_text().strip().split("\n\n")
+    starts = []
+    for cue in srt:
+        _, timing, *lines = cue.split("\n")
+        starts.append(timing.split(" --> ")[0])
+        assert 1 <= len(lines) <= 2
+        for line in lines:
+            assert len(line.split()) <= 4 and (len(line) <= 24 or " " not in line), line
+    assert len(srt) >= 3 and starts == sorted(starts)
+    words = " ".join(line for cue in srt for line in cue.split("\n")[2:])
+    assert " ".join(words.lower().split()).startswith("and so, my fellow americans")
+
+
+def test_highlight_words_marks_one_word_per_cue(tmp_path):
+    out = tmp_path / "out"
+    proc = run("transcribe", str(JFK), "-o", str(out), "-f", "vtt", "--runner", "local",
+               "--highlight-words", "--max-words-per-line", "6")
+    assert proc.returncode == 0, proc.stderr
+    cues = (out / f"{JFK.stem}.vtt").read_text().split("\n\n")[1:]
+    assert len(cues) >= 20
+    assert all(c.count("<u>") == 1 and c.count("</u>") == 1 for c in cues if c.strip())
+
+
+def test_translate_gives_english(tmp_path):
+    from .speech import espeak
+
+    wav = espeak("El tren sale de la estación a las ocho de la mañana.", tmp_path / "es.wav",
+                 voice="es", rate=140)
+    out = tmp_path / "out"
+    proc = run("transcribe", str(wav), "-o", str(out), "--model", "base", "--task",
+               "translate", "--language", "es", "-f", "txt,json", "--runner", "local")
+    assert proc.returncode == 0, proc.stderr
+    text = (out / "es.txt").read_text().lower()
+    # Whisper base translates loosely ("the train is going to the station, ..."), but into
+    # English: the Spanish words are gone.
+    assert "train" in text and "station" in text, text
+    assert not {"tren", "estación", "mañana", "sale"} & set(text.replace(",", " ").split())
+    assert json.loads((out / "es.json").read_text())["provenance"]["options"]["asr"][
+        "task"] == "translate"

@@ -84,3 +84,23 @@ def test_outputs_are_ordinary_readable_files(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(p.stat().st_mode) == 0o644
+
+
+def test_subtitle_cues_follow_the_line_controls():
+    from longspeech.outputs.subtitles import SubtitleOptions, cues
+    from longspeech.types import Recording, Segment, Transcript, Word
+
+    words = [Word(f" w{i}", i * 0.5, i * 0.5 + 0.4, 0.9) for i in range(10)]
+    seg = Segment(0.0, 5.0, " ".join(w.word.strip() for w in words), words, "A")
+    tr = Transcript(Recording("r", "r.wav", 5.0, 16000, 1), "en", [seg])
+    got = cues(tr, SubtitleOptions(max_words_per_line=3, max_line_count=2))
+    assert [c.lines for c in got] == [("w0 w1 w2", "w3 w4 w5"), ("w6 w7 w8", "w9")]
+    assert [(c.start, c.end) for c in got] == [(0.0, 2.9), (3.0, 5.0)]
+    assert all(c.speaker == "A" for c in got)
+    narrow = cues(tr, SubtitleOptions(max_line_width=8))
+    assert all(len(line) <= 8 for c in narrow for line in c.lines)
+    marked = cues(tr, SubtitleOptions(max_words_per_line=5, max_line_count=1,
+                                      highlight_words=True))
+    assert len(marked) == 10 and marked[0].lines == ("<u>w0</u> w1 w2 w3 w4",)
+    assert marked[6].lines == ("w5 <u>w6</u> w7 w8 w9",) and marked[6].start == 3.0
+    assert cues(tr, SubtitleOptions())[0].lines == (seg.text,)   # default: one cue per segment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .base import Engine
-from .options import ENGINES, AsrOptions
+from .options import ENGINES, AsrOptions, fallback_temperatures
 
 
 def best_device(engine: str) -> str:
@@ -41,4 +41,5 @@ def load_engine(opts: AsrOptions) -> Engine:
     return TransformersEngine(opts)
 
 
-__all__ = ["ENGINES", "AsrOptions", "Engine", "best_device", "load_engine"]
+__all__ = ["ENGINES", "AsrOptions", "Engine", "best_device", "fallback_temperatures",
+           "load_engine"]

@@ -90,7 +90,7 @@ class Ct2Engine:
             temperatures=[o.temperatures[0]], initial_prompt=o.initial_prompt, prefix=None,
             suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
             prepend_punctuations="\"'“¿([{-", append_punctuations="\"'.。,，!！?？:：”)]}、",
-            max_new_tokens=None, hotwords=None, word_timestamps=o.word_timestamps,
+            max_new_tokens=None, hotwords=o.hotwords, word_timestamps=o.word_timestamps,
             hallucination_silence_threshold=None, condition_on_previous_text=False,
             clip_timestamps=[], prompt_reset_on_temperature=0.5, multilingual=False,
             without_timestamps=True, max_initial_timestamp=0.0)
@@ -138,7 +138,8 @@ class Ct2Engine:
             compression_ratio_threshold=o.compression_ratio_threshold,
             log_prob_threshold=o.log_prob_threshold, no_speech_threshold=o.no_speech_threshold,
             condition_on_previous_text=False, initial_prompt=o.initial_prompt,
-            word_timestamps=o.word_timestamps, vad_filter=False, without_timestamps=True)
+            hotwords=o.hotwords, word_timestamps=o.word_timestamps, vad_filter=False,
+            without_timestamps=True)
         out: list[Segment] = []
         for s in segs:
             words = [Word(w.word, w.start + c.chunk.start, w.end + c.chunk.start, w.probability)

@@ -125,7 +125,8 @@ class GfdEngine:
                   prompt: str) -> list[Segment]:
         asr = self.asr(language)
         enc = asr.encode([chunk.samples])
-        prefix = asr.prefix(asr_prompt if self.fusion.asr_prompt else None)
+        prefix = asr.prefix(self.opts.prompt_text(asr_prompt if self.fusion.asr_prompt
+                                                  else None))
         res = self._search(asr, enc, prefix, prompt)
         if not res.tokens:
             return []

@@ -77,8 +77,9 @@ class TransformersEngine:
 
     def _prompt(self, tok: Any) -> list[int]:
         prompt = list(tok.sot_sequence) + [tok.no_timestamps]
-        if self.opts.initial_prompt:
-            prev = tok.encode(" " + self.opts.initial_prompt.strip())[-223:]
+        text = self.opts.prompt_text()
+        if text:
+            prev = tok.encode(" " + text)[-223:]
             prompt = [tok.sot_prev] + prev + prompt
         return prompt
 
@@ -89,7 +90,7 @@ class TransformersEngine:
         if self.multilingual:
             kw.update(language=language, task=o.task)
         prompt = self._prompt(tok)  # encodes the initial prompt: once per call, not per row
-        if o.initial_prompt:
+        if o.prompt_text():
             kw["prompt_ids"] = torch.tensor(prompt[:prompt.index(tok.sot)])
         if temperature == 0.0:
             kw.update(num_beams=o.beam_size, do_sample=False, length_penalty=o.length_penalty)

@@ -10,6 +10,16 @@ from ..fusion.options import FusionOptions
 ENGINES = ("ct2", "transformers", "gfd")
 
 
+def fallback_temperatures(start: float = 0.0, increment: float = 0.2) -> tuple[float, ...]:
+    """Whisper's schedule: `start`, then up by `increment` to 1.0 (none when increment is 0)."""
+    if not 0.0 <= start <= 1.0 or increment < 0:
+        raise InvalidOptionError("temperature must be in [0, 1] and its increment >= 0")
+    if increment == 0:
+        return (start,)
+    n = int(round((1.0 - start) / increment))
+    return tuple(round(start + k * increment, 6) for k in range(n + 1))
+
+
 @dataclass
 class AsrOptions:
     """Decoding options, named and defaulted as in OpenAI Whisper and faster-whisper.
@@ -36,6 +46,8 @@ class AsrOptions:
     # (see word_times.py); False keeps the raw DTW times.
     word_time_correction: bool = True
     initial_prompt: str | None = None
+    # Words Whisper should expect (faster-whisper's hotwords): put before the prompt.
+    hotwords: str | None = None
     device: str = "cpu"
     compute_type: str = "auto"   # ct2: int8 on CPU, float16 on CUDA
     cpu_threads: int = 0
@@ -43,6 +55,13 @@ class AsrOptions:
     # The gfd engine's LLM side (None: its defaults); only the gfd engine reads it.
     fusion: FusionOptions | None = None
     extra: dict = field(default_factory=dict)
+
+    def prompt_text(self, previous: str | None = None) -> str | None:
+        """What Whisper reads before a chunk: the hotwords, then `previous` (default: the
+        initial prompt), as faster-whisper orders them."""
+        text = " ".join(t.strip() for t in (self.hotwords, previous if previous is not None
+                                            else self.initial_prompt) if t and t.strip())
+        return text or None
 
     def validate(self) -> None:
         if self.engine not in ENGINES:

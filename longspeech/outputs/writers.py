@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import InvalidOptionError
 from ..files import atomic_write_text
 from ..types import Segment, Transcript
+from .subtitles import SubtitleOptions, cues
 
 
 def _clock(t: float, sep: str) -> str:
@@ -39,22 +40,25 @@ def render_txt(tr: Transcript) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def render_srt(tr: Transcript) -> str:
+def _vtt_text(text: str) -> str:
+    return _cue_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_srt(tr: Transcript, subtitles: SubtitleOptions = SubtitleOptions()) -> str:
     out = []
-    for i, s in enumerate((s for s in tr.segments if s.text.strip()), start=1):
-        out.append(f"{i}\n{_clock(s.start, ',')} --> {_clock(s.end, ',')}\n"
-                   f"{_label(s)}{_cue_text(s.text)}\n")
+    for i, c in enumerate(cues(tr, subtitles, clean=_cue_text), start=1):
+        label = f"[{c.speaker}] " if c.speaker else ""
+        out.append(f"{i}\n{_clock(c.start, ',')} --> {_clock(c.end, ',')}\n"
+                   f"{label}{chr(10).join(c.lines)}\n")
     return "\n".join(out)
 
 
-def render_vtt(tr: Transcript) -> str:
+def render_vtt(tr: Transcript, subtitles: SubtitleOptions = SubtitleOptions()) -> str:
     out = ["WEBVTT\n"]
-    for s in tr.segments:
-        if not s.text.strip():
-            continue
-        voice = f"<v {s.speaker}>" if s.speaker else ""
-        text = _cue_text(s.text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        out.append(f"{_clock(s.start, '.')} --> {_clock(s.end, '.')}\n{voice}{text}\n")
+    for c in cues(tr, subtitles, clean=_vtt_text):
+        voice = f"<v {c.speaker}>" if c.speaker else ""
+        out.append(f"{_clock(c.start, '.')} --> {_clock(c.end, '.')}\n"
+                   f"{voice}{chr(10).join(c.lines)}\n")
     return "\n".join(out)
 
 
@@ -75,7 +79,7 @@ def render_rttm(tr: Transcript) -> str:
     return transcript_to_rttm(tr)
 
 
-FORMATS: dict[str, Callable[[Transcript], str]] = {
+FORMATS: dict[str, Callable[..., str]] = {
     "json": render_json,
     "txt": render_txt,
     "srt": render_srt,
@@ -85,7 +89,13 @@ FORMATS: dict[str, Callable[[Transcript], str]] = {
 }
 
 
-def render(tr: Transcript, fmt: str) -> str:
+SUBTITLE_FORMATS = ("srt", "vtt")
+
+
+def render(tr: Transcript, fmt: str, subtitles: SubtitleOptions = SubtitleOptions()) -> str:
+    """The transcript in format `fmt` (srt and vtt cut into cues by `subtitles`)."""
+    if fmt in SUBTITLE_FORMATS:
+        return FORMATS[fmt](tr, subtitles)
     try:
         return FORMATS[fmt](tr)
     except KeyError:
@@ -95,10 +105,11 @@ def render(tr: Transcript, fmt: str) -> str:
 
 
 def write_outputs(tr: Transcript, out_dir: str | Path, stem: str,
-                  formats: Iterable[str] = ("json",)) -> list[Path]:
+                  formats: Iterable[str] = ("json",),
+                  subtitles: SubtitleOptions = SubtitleOptions()) -> list[Path]:
     """Write every requested format as OUT_DIR/<stem>.<fmt>; all rendered before any is written."""
     out = Path(out_dir)
-    rendered = [(fmt, render(tr, fmt)) for fmt in formats]
+    rendered = [(fmt, render(tr, fmt, subtitles)) for fmt in formats]
     paths = []
     for fmt, text in rendered:
         p = out / f"{stem}.{fmt}"

@@ -23,7 +23,7 @@ from ..asr import Engine
 from ..errors import InvalidOptionError, LongspeechError
 from ..outputs import write_outputs
 from ..files import atomic_write_text
-from ..types import Chunk, Transcript
+from ..types import Chunk, Segment, Transcript
 from ..progress import Progress, ProgressCallback, no_progress
 from .names import output_stems
 from .runners import LocalRunner, Runner, StageSpec
@@ -119,8 +119,10 @@ class _Scheduler:
                  progress: ProgressCallback, on_file: Callable[[FileResult], None] | None,
                  report: bool = False, diarization: Any = None,
                  correction: Any = None, ask: AskConfig | None = None,
-                 questions: Sequence[Sequence[str]] = ()):
+                 questions: Sequence[Sequence[str]] = (),
+                 on_segments: Callable[[str, list[Segment]], None] | None = None):
         self.out, self.opts, self.formats = out, opts, tuple(formats)
+        self.on_segments = on_segments
         self.ask = ask
         # The speech LM reads encoder states: its recordings start at encoding, not planning.
         self.first_stage = "encode" if ask is not None and not ask.needs_transcript else "plan"
@@ -300,6 +302,8 @@ class _Scheduler:
             self.state.save_chunk(rec.stem, chunk.index, segs)
         self.state.log("chunks_decoded", recording=rec.stem,
                        chunks=[c.index for c in res.chunks])
+        if self.on_segments is not None:
+            self.on_segments(rec.stem, [s for segs in res.segments for s in segs])
         rec.pending -= 1
         rec.chunks_done += len(res.chunks)
         if rec.todo:
@@ -365,7 +369,8 @@ class _Scheduler:
 
     def _write(self, rec: _Recording, tr: Transcript) -> None:
         try:
-            rec.outputs = write_outputs(tr, self.out, rec.stem, self.formats)
+            rec.outputs = write_outputs(tr, self.out, rec.stem, self.formats,
+                                        self.opts.subtitles)
             if self.report:
                 rec.outputs += self._write_report(tr, rec)
         except Exception as e:
@@ -460,7 +465,8 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
             on_file: Callable[[FileResult], None] | None = None, *,
             runner: Runner | None = None, engine: Engine | None = None,
             resume: bool = True, report: bool = False,
-            diarization: Any = None, correction: Any = None) -> JobSummary:
+            diarization: Any = None, correction: Any = None,
+            on_segments: Callable[[str, list[Segment]], None] | None = None) -> JobSummary:
     """Transcribe each path into out_dir; a bad file records its error and the job goes on.
 
     runner: LocalRunner (default) or RayRunner. engine: an already loaded engine for the
@@ -468,10 +474,11 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
     out_dir (otherwise its state is cleared). report: also write <stem>.html and a
     talk-time chart per recording. diarization: DiarizationOptions to label speakers.
     correction: CorrectionOptions for LLM error correction, each edit checked on the audio.
+    on_segments: called with a recording's stem and its segments as each group is decoded.
     """
     return run_stages(paths, out_dir, opts, formats, progress, on_file, runner=runner,
                       engine=engine, resume=resume, report=report, diarization=diarization,
-                      correction=correction)[0]
+                      correction=correction, on_segments=on_segments)[0]
 
 
 def _stage_specs(opts: TranscribeOptions, engine: Engine | None, diarization: Any,
@@ -498,7 +505,8 @@ def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptio
                on_file: Callable[[FileResult], None] | None, *, runner: Runner | None,
                engine: Engine | None = None, resume: bool = True, report: bool = False,
                diarization: Any = None, correction: Any = None,
-               ask: AskConfig | None = None, questions: Sequence[Sequence[str]] = ()
+               ask: AskConfig | None = None, questions: Sequence[Sequence[str]] = (),
+               on_segments: Callable[[str, list[Segment]], None] | None = None
                ) -> tuple[JobSummary, _Scheduler]:
     """Run the stages every input needs through the one scheduler: transcription (with
     diarization and correction when given), and with `ask`, the answers to `questions`
@@ -512,7 +520,7 @@ def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptio
     state = JobState(out, settings, resume=resume)
     runner = runner or LocalRunner()
     sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file, report,
-                       diarization, correction, ask, questions)
+                       diarization, correction, ask, questions, on_segments)
     state.log("job_started", runner=runner.name, inputs=len(paths))
     stopped: BaseException | None = None
     try:

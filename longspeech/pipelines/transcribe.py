@@ -20,6 +20,7 @@ from ..asr import AsrOptions, Engine, load_engine
 from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe
 from ..audio.vad import VadOptions
 from ..errors import InvalidOptionError
+from ..outputs.subtitles import SubtitleOptions
 from ..progress import Progress, ProgressCallback, no_progress
 from ..types import Recording, Segment, Transcript
 
@@ -37,6 +38,8 @@ class TranscribeOptions:
     # word longer than this is decoded again. The VAD bounds chunks, so such a stretch holds
     # speech.
     min_gap: float | None = 1.5
+    # How srt/vtt outputs are cut into cues (line width and count, words per line).
+    subtitles: SubtitleOptions = field(default_factory=SubtitleOptions)
 
 
 def library_versions() -> dict[str, str]:
@@ -54,8 +57,11 @@ def settings(opts: TranscribeOptions) -> dict[str, Any]:
     """The options a transcript depends on, as recorded in its provenance."""
     asr = asdict(opts.asr)
     asr.pop("extra", None)
-    return {"asr": asr, "vad": asdict(opts.vad), "max_chunk": opts.max_chunk,
-            "max_gap": opts.max_gap, "min_gap": opts.min_gap}
+    out = {"asr": asr, "vad": asdict(opts.vad), "max_chunk": opts.max_chunk,
+           "max_gap": opts.max_gap, "min_gap": opts.min_gap}
+    if opts.subtitles != SubtitleOptions():
+        out["subtitles"] = asdict(opts.subtitles)
+    return out
 
 
 def provenance(engine_provenance: dict[str, Any], opts: TranscribeOptions) -> dict[str, Any]:
@@ -204,7 +210,7 @@ def get_engine(asr: AsrOptions) -> Engine:
               "temperatures", "compression_ratio_threshold", "log_prob_threshold",
               "no_speech_threshold", "length_penalty", "word_timestamps", "initial_prompt",
               "language", "task", "batch_size", "max_segment_seconds", "word_time_correction",
-              "fusion")
+              "fusion", "hotwords")
     return _engine(tuple((f, getattr(asr, f)) for f in fields))
 
 
