@@ -142,6 +142,11 @@ def transcribe(
                               "hold them, globs or @list.txt files"))
     try:
         chosen = choose_runner(runner, address, len(paths), worker_timeout or None)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InvalidOptionError(f"cannot create the output directory {output_dir}: "
+                                     f"{e.strerror or e}; choose another with -o") from None
     except LongspeechError as e:
         _fail(e)
     use_ray = chosen.name == "ray"

@@ -126,3 +126,24 @@ def test_engines_give_the_same_words_and_times(ct2_engine, hf_engine):
     assert float(np.median(diffs)) <= 0.06, diffs
     assert [w.start for w in wb] == sorted(w.start for w in wb)
     assert abs(a.segments[0].avg_logprob - b.segments[0].avg_logprob) < 0.1
+
+
+def test_fallback_sampling_is_a_function_of_the_chunk(tmp_path):
+    """Temperature fallback samples, but from the options' seed: the same audio gives the same
+    text whatever random state the process is in, and only the seed changes it."""
+    import torch
+
+    from longspeech.asr import load_engine
+
+    x, sr = sf.read(JFK, dtype="float32")
+    noise = np.random.default_rng(0).normal(0, 1, len(x)).astype(np.float32)
+    noisy = tmp_path / "noisy.wav"           # unsure enough that samples differ
+    sf.write(noisy, x + noise * 1.5 * np.sqrt(np.mean(x ** 2)), sr)
+    texts = {}
+    for seed, process_seed in ((0, 1), (0, 2), (1, 1), (2, 1)):
+        opts = AsrOptions(engine="transformers", log_prob_threshold=0.0, seed=seed)
+        torch.manual_seed(process_seed)      # another caller's random state
+        texts[seed, process_seed] = transcribe_file(noisy, load_engine(opts),
+                                                    TranscribeOptions(asr=opts)).to_json()
+    assert texts[0, 1] == texts[0, 2]
+    assert len({texts[0, 1], texts[1, 1], texts[2, 1]}) > 1, "nothing was sampled"

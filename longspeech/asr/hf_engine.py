@@ -96,7 +96,11 @@ class TransformersEngine:
             kw.update(num_beams=o.beam_size, do_sample=False, length_penalty=o.length_penalty)
         else:
             kw.update(do_sample=True, temperature=temperature, num_beams=1)
-        with torch.inference_mode():
+        # Sampling starts from the options' seed on every call, without touching the
+        # process's own random state: a chunk decodes the same way wherever it is decoded.
+        gpus = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.inference_mode(), torch.random.fork_rng(devices=gpus):
+            torch.manual_seed(o.seed)
             seqs = self.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=enc), **kw)
         if not torch.is_tensor(seqs):
             seqs = seqs["sequences"]

@@ -52,6 +52,11 @@ class AsrOptions:
     compute_type: str = "auto"   # ct2: int8 on CPU, float16 on CUDA
     cpu_threads: int = 0
     max_segment_seconds: float = 12.0
+    # Temperature fallback samples. The transformers and gfd engines start every fallback
+    # decode from this seed, so a chunk decodes the same way wherever it is decoded.
+    # (CTranslate2 keeps one random generator per worker thread, seeded once: its fallback
+    # samples are not reproducible this way.)
+    seed: int = 0
     # The gfd engine's LLM side (None: its defaults); only the gfd engine reads it.
     fusion: FusionOptions | None = None
     extra: dict = field(default_factory=dict)

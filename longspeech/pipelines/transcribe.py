@@ -210,7 +210,7 @@ def get_engine(asr: AsrOptions) -> Engine:
               "temperatures", "compression_ratio_threshold", "log_prob_threshold",
               "no_speech_threshold", "length_penalty", "word_timestamps", "initial_prompt",
               "language", "task", "batch_size", "max_segment_seconds", "word_time_correction",
-              "fusion", "hotwords")
+              "fusion", "hotwords", "seed")
     return _engine(tuple((f, getattr(asr, f)) for f in fields))
 
 
