@@ -171,7 +171,8 @@ def _marked(words: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 def _options(rng: random.Random, right: str, wrong: list[str], k: int) -> tuple[str, str]:
-    opts = [right] + rng.sample(wrong, k - 1)
+    """Up to k options (fewer where a short recording allows fewer wrong ones)."""
+    opts = [right] + rng.sample(wrong, min(k - 1, len(wrong)))
     rng.shuffle(opts)
     letter = ROMAN[opts.index(right)]
     return " ".join(f"({ROMAN[i]}) {o}" for i, o in enumerate(opts)), letter
