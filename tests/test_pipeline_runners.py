@@ -287,3 +287,22 @@ def test_ray_worker_calls_time_out_and_dead_actors_leave_the_pool():
             runner.free("slow")
     finally:
         runner.close()
+
+
+def test_a_running_cluster_is_joined_only_when_asked(corpus, tmp_path):
+    """Beside a `ray start --head` cluster, a plain Ray run starts its own Ray (never the
+    "object_store_memory must not be provided" error); --address auto joins the cluster."""
+    ray_cli = Path(sys.executable).with_name("ray")
+    started = subprocess.run([str(ray_cli), "start", "--head", "--port", "6391",
+                              "--include-dashboard=false", "--num-cpus", "2"],
+                             capture_output=True, text=True, timeout=300)
+    assert started.returncode == 0, started.stderr
+    try:
+        for extra, out in ((), tmp_path / "own"), (("--address", "auto"), tmp_path / "joined"):
+            proc = subprocess.run(_cli(corpus[:2], out, "--runner", "ray", *extra),
+                                  capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, proc.stderr
+            summary = json.loads((out / "job_summary.json").read_text())
+            assert summary["runner"] == "ray" and summary["ok"] == 2
+    finally:
+        subprocess.run([str(ray_cli), "stop"], capture_output=True, timeout=120)

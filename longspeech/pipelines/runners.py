@@ -152,7 +152,9 @@ class RayRunner:
                        for name, spec in specs.items())
             kwargs["num_cpus"] = max(int(cores), math.ceil(need))
         try:
-            ray.init(address=self.address, **kwargs)
+            # Without an address this job starts a Ray of its own ("local"), even beside a
+            # running cluster, which it joins only when asked (--address auto).
+            ray.init(address=self.address or "local", **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise LongspeechError(
                 f"cannot join the Ray cluster at {self.address}: {e}. Start one with "
