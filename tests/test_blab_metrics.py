@@ -476,3 +476,20 @@ def test_unknown_task_and_malformed_predictions_are_rejected():
         score("word_count", [], [])
     with pytest.raises(BlabDataError, match="audio"):
         score("entire_duration", _dur_items(60), [{"prediction": "60"}])
+
+
+def test_report_chart_shows_scores_on_their_0_to_100_scale():
+    """The scorer gives 0-100; the chart's axis is read back from the figure."""
+    from longspeech.eval.blab_report import score_figure
+
+    per_item = {"word_localization": [{"duration": 600.0, "score": 92.0},
+                                      {"duration": 1800.0, "score": 35.5}],
+                "entire_duration": [{"duration": 900.0, "score": 100.0},
+                                    {"duration": 1200.0, "score": float("nan")}]}
+    fig = score_figure(per_item)
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    scores = [y for line in ax.get_lines() for y in line.get_ydata()]
+    assert sorted(scores) == [35.5, 92.0, 100.0]          # the NaN item is left out
+    assert low <= 0 and high >= 100 and all(low <= y <= high for y in scores)
+    assert score_figure({"word_localization": []}) is None

@@ -12,8 +12,9 @@ from typing import Any
 from ..files import atomic_write_text
 
 
-def _plot(per_item: dict[str, list[dict[str, Any]]]) -> str:
-    """Score vs duration, one series per task, as a base64 PNG (empty when nothing to plot)."""
+def score_figure(per_item: dict[str, list[dict[str, Any]]]) -> Any:
+    """Score vs duration, one series per task (None when there is nothing to plot). Scores
+    are on the benchmark's 0-100 scale."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,16 +26,26 @@ def _plot(per_item: dict[str, list[dict[str, Any]]]) -> str:
               for t, ps in per_item.items()}
     series = {t: s for t, s in series.items() if s}
     if not series:
-        return ""
+        return None
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     for task, pts in series.items():
         ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=task)
     ax.set_xlabel("audio duration (minutes)")
-    ax.set_ylabel("score (F1 or accuracy)")
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("score (0-100: F1 or accuracy)")
+    ax.set_ylim(-5, 105)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
+    return fig
+
+
+def _plot(per_item: dict[str, list[dict[str, Any]]]) -> str:
+    """score_figure as a base64 PNG (empty when there is nothing to plot)."""
+    import matplotlib.pyplot as plt
+
+    fig = score_figure(per_item)
+    if fig is None:
+        return ""
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
