@@ -110,6 +110,7 @@ class _Recording:
     answer_keys: list[str] = field(default_factory=list)  # per question
     outputs: list[Path] = field(default_factory=list)
     duration: float | None = None
+    speakers: int | None = None     # estimated by diarization, when it ran
     result: FileResult | None = None
 
 
@@ -336,7 +337,8 @@ class _Scheduler:
         if self.correction is None:
             self._write(rec, tr)
             return
-        key = fingerprint({"options": asdict(self.correction), "input": tr.to_json()})
+        text = tr.to_json(indent=None)
+        key = fingerprint({"options": asdict(self.correction), "input": text})
         saved = self.state.load_correction(rec.stem, key)
         if saved is not None:
             self.state.log("correction_reused", recording=rec.stem)
@@ -344,8 +346,7 @@ class _Scheduler:
             return
         rec.correction_key = key
         rec.pending += 1
-        self.ready.append(("correct", rec, CorrectRequest(str(rec.path),
-                                                          tr.to_json(indent=None))))
+        self.ready.append(("correct", rec, CorrectRequest(str(rec.path), text)))
 
     def _assemble(self, rec: _Recording) -> Transcript:
         m = rec.manifest
@@ -377,18 +378,20 @@ class _Scheduler:
             self._fail(rec, e)
             return
         rec.duration = tr.duration
+        rec.speakers = len(tr.speakers) if rec.diarization is not None else None
         if self.ask is not None:
-            self._ask(rec, tr.to_json(indent=None), tr)
+            text = tr.to_json(indent=None)
+            self._ask(rec, text, text)
         else:
-            self._done(rec, len(tr.speakers) if rec.diarization is not None else None)
+            self._done(rec)
 
     # -- questions --------------------------------------------------------------------------
-    def _ask(self, rec: _Recording, source: str, tr: Transcript | None) -> None:
+    def _ask(self, rec: _Recording, source: str, transcript: str | None) -> None:
         """Queue every question about the recording whose answer is not saved yet. source:
-        what the answers read (the transcript, or the audio's sha256), part of their key."""
+        what the answers read (the transcript, or the audio's sha256), part of their key;
+        transcript: the transcript JSON the cascade reads (None for the speech LM)."""
         assert self.ask is not None
         settings = answer_settings(self.ask)
-        transcript = tr.to_json(indent=None) if tr is not None else None
         for question in rec.questions:
             key = fingerprint({"question": question, "settings": settings, "source": source})
             rec.answer_keys.append(key)
@@ -414,7 +417,7 @@ class _Scheduler:
         if rec.pending == 0:
             self._done(rec)
 
-    def _done(self, rec: _Recording, speakers: int | None = None) -> None:
+    def _done(self, rec: _Recording) -> None:
         m = rec.manifest
         chunks = len(m.chunks) if m is not None else 0
         elapsed = time.perf_counter() - rec.t0
@@ -424,7 +427,7 @@ class _Scheduler:
         rec.result = FileResult(str(rec.path), "ok", rec.stem, [str(p) for p in rec.outputs],
                                 None, duration, round(elapsed, 3),
                                 round(work / elapsed, 2) if work > 0 and elapsed > 0 else None,
-                                chunks, rec.resumed, speakers)
+                                chunks, rec.resumed, rec.speakers)
         self.state.log("recording_done", recording=rec.stem, chunks=chunks,
                        resumed=rec.resumed)
         if self.on_file:

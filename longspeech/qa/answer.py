@@ -122,7 +122,7 @@ def answer_lslm(audio: AudioInput, question: str, window: int, opts: AskOptions)
     text = loaded.model.generate_from(loaded.model.project(x), n, question,
                                       opts.max_new_tokens)
     return Answer(text, "lslm", question, window, opts.method, len(states), int(n[0]),
-                  f"{EMBEDDED_LSLM}:{loaded.directory}", time.perf_counter() - t0)
+                  opts.model_dir or EMBEDDED_LSLM, time.perf_counter() - t0)
 
 
 def answer_cascade(transcript: Transcript | str, question: str, opts: AskOptions) -> Answer:
