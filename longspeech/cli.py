@@ -93,7 +93,7 @@ def transcribe(
     prompt_file: Annotated[Optional[Path], typer.Option(help="GFD: read the LLM prompt from a file (default: none)", rich_help_panel=LLM)] = None,
     correct: Annotated[bool, typer.Option("--correct", help="LLM error correction; each edit is checked against the audio (default: off)", rich_help_panel=LLM)] = False,
     correct_format: Annotated[str, typer.Option(help="text (corrected text, diffed) or pairs (JSON correction pairs)", rich_help_panel=LLM)] = "text",
-    runner: Annotated[str, typer.Option(help="auto (ray for batches and clusters), local or ray", rich_help_panel=RUN)] = "auto",
+    runner: Annotated[str, typer.Option(help="auto (ray when --address or RAY_ADDRESS names a cluster, else local), local or ray", rich_help_panel=RUN)] = "auto",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, ray://host:port or host:port (default: none)", rich_help_panel=RUN)] = None,
     worker_timeout: Annotated[float, typer.Option(help="Ray: seconds one worker call may take before its recording fails (0: no limit)", rich_help_panel=RUN)] = 3600.0,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse finished work a previous run left in OUT_DIR", rich_help_panel=RUN)] = True,
@@ -141,7 +141,7 @@ def transcribe(
         _fail(LongspeechError("no audio inputs found; pass audio files, directories that "
                               "hold them, globs or @list.txt files"))
     try:
-        chosen = choose_runner(runner, address, len(paths), worker_timeout or None)
+        chosen = choose_runner(runner, address, worker_timeout or None)
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -384,7 +384,7 @@ def ask_cmd(
     transcript: Annotated[Optional[Path], typer.Option(help="cascade: a transcript JSON to read instead of transcribing")] = None,
     batch: Annotated[Optional[Path], typer.Option(help='A job: a JSON list of {"path", "question"} answered into -o OUT (OUT/answers.json)')] = None,
     output_dir: Annotated[Optional[Path], typer.Option("-o", "--out", help="--batch: the job's output directory")] = None,
-    runner: Annotated[str, typer.Option(help="--batch: auto (ray for several recordings and clusters), local or ray")] = "auto",
+    runner: Annotated[str, typer.Option(help="--batch: auto (ray when --address or RAY_ADDRESS names a cluster, else local), local or ray")] = "auto",
     address: Annotated[Optional[str], typer.Option(help="--batch: Ray cluster to join")] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="--batch: reuse answers a previous run left in OUT")] = True,
     llm: Annotated[str, typer.Option(help="cascade: the text LLM")] = "smollm2",
@@ -404,7 +404,7 @@ def ask_cmd(
                 raise InvalidOptionError("--batch is a job: name its output directory with -o OUT")
             items = read_items(batch)
             recordings = len({it["path"] for it in items})
-            chosen = choose_runner(runner, address, recordings)
+            chosen = choose_runner(runner, address)
             with console.status(f"answering {len(items)} question(s) about {recordings} "
                                 f"recording(s) ({chosen.name})"):
                 summary, rows = ask_batch(items, output_dir, mode, window, options=opts,
@@ -460,7 +460,7 @@ def eval_blab(
                                            synthetic=synthetic, minutes=minutes, seed=seed,
                                            skip_missing=skip_missing)
         opts = BlabRunOptions(tasks=chosen, system=system, offset=offset,
-                              runner=choose_runner(runner, address, len(items)))
+                              runner=choose_runner(runner, address))
         with console.status("answering and scoring (transcription on the runner)"):
             res = run_blab(items, audio_dir, output_dir, opts)
     except LongspeechError as e:

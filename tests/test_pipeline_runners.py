@@ -11,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from longspeech.wer import word_error_rate
 from longspeech.pipelines.job import run_job
@@ -19,7 +21,7 @@ from longspeech.pipelines.runners import LocalRunner, RayRunner
 from longspeech.pipelines.state import STATE_DIR
 from longspeech.pipelines.transcribe import TranscribeOptions
 
-from .speech import espeak, sox
+from .speech import JFK, espeak, sox
 
 VOICES = ("en-us", "en-us+f3", "en+m3", "en-us+f4", "en-gb", "en-us+m2")
 SENTENCES = (
@@ -101,6 +103,41 @@ def test_two_node_cluster_matches_local(corpus, reference, tmp_path):
     # Two decoding actors, one on each node (each node has room for just one).
     assert len(set(runner.placement["asr"])) == 2
     assert _outputs(tmp_path) == _outputs(reference)
+
+
+def test_ray_under_cpu_load_matches_local_with_sampled_fallback(tmp_path):
+    """The text is a function of audio, options and model: with every chunk decoded through
+    the sampled temperature fallback (noisy speech, unsure enough that samples differ), a
+    batch on Ray actors on a machine whose cores are all busy gives the bytes of each file
+    transcribed alone in-process."""
+    x, sr = sf.read(JFK, dtype="float32")
+    noise = np.random.default_rng(0).normal(0, 1, len(x)).astype(np.float32)
+    inputs = []
+    for i, level in enumerate((1.5, 1.0)):
+        inputs.append(tmp_path / "in" / f"noisy{i}.wav")
+        inputs[-1].parent.mkdir(exist_ok=True)
+        sf.write(inputs[-1], x + noise * level * np.sqrt(np.mean(x ** 2)), sr)
+    opts = _opts()
+    opts.asr.log_prob_threshold = 0.0     # no chunk passes: all go through the fallback
+    alone = {}
+    for i, path in enumerate(inputs):
+        assert not run_job([path], tmp_path / f"alone{i}", opts, FORMATS,
+                           runner=LocalRunner()).failed
+        alone.update(_outputs(tmp_path / f"alone{i}"))
+    # One busy process per core (at low priority, so the test does not crawl).
+    burners = [subprocess.Popen([sys.executable, "-c", "import os; os.nice(19)\nwhile 1: pass"])
+               for _ in range(os.cpu_count() or 2)]
+    try:
+        ray_run = run_job(inputs, tmp_path / "ray", opts, FORMATS, runner=RayRunner())
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+    assert not ray_run.failed
+    for i in range(len(inputs)):
+        data = json.loads(alone[f"noisy{i}.json"])
+        assert data["segments"] and all(s["temperature"] > 0 for s in data["segments"])
+    assert _outputs(tmp_path / "ray") == alone
 
 
 def test_killed_actor_restarts_and_outputs_match(corpus, reference, tmp_path):
@@ -290,19 +327,48 @@ def test_ray_worker_calls_time_out_and_dead_actors_leave_the_pool():
 
 
 def test_a_running_cluster_is_joined_only_when_asked(corpus, tmp_path):
-    """Beside a `ray start --head` cluster, a plain Ray run starts its own Ray (never the
-    "object_store_memory must not be provided" error); --address auto joins the cluster."""
+    """Beside a `ray start --head` cluster, a plain run stays in-process, a --runner ray run
+    starts its own Ray (never the "object_store_memory must not be provided" error) and
+    --address auto joins the cluster."""
     ray_cli = Path(sys.executable).with_name("ray")
     started = subprocess.run([str(ray_cli), "start", "--head", "--port", "6391",
                               "--include-dashboard=false", "--num-cpus", "2"],
                              capture_output=True, text=True, timeout=300)
     assert started.returncode == 0, started.stderr
     try:
-        for extra, out in ((), tmp_path / "own"), (("--address", "auto"), tmp_path / "joined"):
-            proc = subprocess.run(_cli(corpus[:2], out, "--runner", "ray", *extra),
+        for extra, out, runner in (((), tmp_path / "plain", "local"),
+                                   (("--runner", "ray"), tmp_path / "own", "ray"),
+                                   (("--address", "auto"), tmp_path / "joined", "ray")):
+            proc = subprocess.run(_cli(corpus[:2], out, *extra),
                                   capture_output=True, text=True, timeout=600)
             assert proc.returncode == 0, proc.stderr
             summary = json.loads((out / "job_summary.json").read_text())
-            assert summary["runner"] == "ray" and summary["ok"] == 2
+            assert summary["runner"] == runner and summary["ok"] == 2
     finally:
         subprocess.run([str(ray_cli), "stop"], capture_output=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_readme_cluster_section_end_to_end(corpus, reference, tmp_path):
+    """The README's cluster steps with the project's own install: `ray start --head` with its
+    dashboard, `ray job submit -- longspeech transcribe ... --address auto`, the outputs,
+    `ray stop`."""
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    started = subprocess.run([ray_cli, "start", "--head", "--port", "6393", "--dashboard-port",
+                              "8269", "--num-cpus", "2"], capture_output=True, text=True,
+                             timeout=300, env=env)
+    assert started.returncode == 0, started.stderr
+    try:
+        entry = [str(Path(sys.executable).with_name("longspeech")),
+                 *_cli(corpus, tmp_path / "out", "--address", "auto")[3:]]
+        job = subprocess.run([ray_cli, "job", "submit", "--address", "http://127.0.0.1:8269",
+                              "--", *entry], capture_output=True, text=True, timeout=900, env=env)
+        assert job.returncode == 0, job.stdout + job.stderr
+        assert "succeeded" in job.stdout + job.stderr
+    finally:
+        stopped = subprocess.run([ray_cli, "stop"], capture_output=True, text=True, timeout=120)
+    assert stopped.returncode == 0
+    summary = json.loads((tmp_path / "out" / "job_summary.json").read_text())
+    assert summary["runner"] == "ray" and summary["ok"] == len(corpus)
+    assert _outputs(tmp_path / "out") == _outputs(reference)

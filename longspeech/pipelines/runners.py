@@ -88,7 +88,13 @@ _WORKER_ENV = ("LONGSPEECH_CACHE", "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_OFFLINE"
 
 
 # Engines run a few threads each; more actors than cores / this would only oversubscribe.
+# Ray would give an actor one OpenMP thread per CPU it reserves (a compute stage reserves
+# one, so its engine would run single-threaded): compute actors are told this many instead.
 THREADS_PER_ACTOR = 2
+
+
+def _worker_env() -> dict[str, str]:
+    return {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
 
 
 @dataclass
@@ -137,7 +143,7 @@ class RayRunner:
 
         if ray.is_initialized():
             return
-        env = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
+        env = _worker_env()
         kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
                                       logging_level="ERROR",
                                       runtime_env={"env_vars": env} if env else None)
@@ -194,8 +200,11 @@ class RayRunner:
                 f"the stage actors need {need_cpu:g} CPUs and {need_gpu:g} GPUs but the Ray "
                 f"cluster has {cpus:g} CPUs and {gpus} GPUs: ask for fewer actors or add nodes")
         for name, spec, n, use_gpu in plans:
+            threads = THREADS_PER_ACTOR if spec.cls.num_cpus >= 1 else 1
+            env = {**_worker_env(), "OMP_NUM_THREADS": str(threads)}
             actor = ray.remote(_StageActor).options(
                 num_cpus=spec.cls.num_cpus, num_gpus=1 if use_gpu else 0,
+                runtime_env={"env_vars": env},
                 max_restarts=self.max_restarts, max_task_retries=self.max_task_retries)
             self.pools[name] = _Pool([actor.remote(spec.cls, spec.config) for _ in range(n)],
                                      [0] * n)
@@ -274,16 +283,18 @@ Runner = LocalRunner | RayRunner
 RUNNERS = ("auto", "local", "ray")
 
 
-def choose_runner(runner: str, address: str | None, inputs: int,
+def choose_runner(runner: str, address: str | None,
                   call_timeout: float | None = 3600.0) -> Runner:
-    """The runner a command asked for: "auto" is Ray for more than one input and whenever a
-    cluster address is given, else in-process. call_timeout: the Ray runner's limit on one
-    worker call (seconds; None: none)."""
+    """The runner a command asked for. "auto" joins a Ray cluster when one is named (an
+    address, or RAY_ADDRESS as `ray job submit` sets it) and otherwise runs in this process:
+    on one machine Ray only adds start-up and copies. call_timeout: the Ray runner's limit on
+    one worker call (seconds; None: none)."""
     if runner not in RUNNERS:
         raise InvalidOptionError(f"unknown runner {runner!r}; choose auto, local or ray")
     if runner == "local" and address:
         raise InvalidOptionError("--address joins a Ray cluster; it needs --runner ray or auto")
-    if runner == "ray" or (runner == "auto" and (address is not None or inputs > 1)):
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if runner == "ray" or (runner == "auto" and address is not None):
         return RayRunner(address, call_timeout=call_timeout)
     return LocalRunner()
 
