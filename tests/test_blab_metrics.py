@@ -15,7 +15,7 @@ import pytest
 from longspeech.errors import BlabDataError, InvalidOptionError
 from longspeech.eval.blab import (EMOTION_SUFFIX, LONG_DURATION_SUFFIX, TASKS, load_annotations,
                                   load_blab, make_prediction, read_predictions, score,
-                                  score_files, write_predictions)
+                                  score_all_items, score_files, write_predictions)
 from longspeech.eval.blab.parsing import frame_index, span_time_seconds
 
 approx = pytest.approx
@@ -493,3 +493,39 @@ def test_report_chart_shows_scores_on_their_0_to_100_scale():
     assert sorted(scores) == [35.5, 92.0, 100.0]          # the NaN item is left out
     assert low <= 0 and high >= 100 and all(low <= y <= high for y in scores)
     assert score_figure({"word_localization": []}) is None
+
+
+def test_unanswered_items_are_dropped_officially_and_wrong_in_the_all_items_score():
+    # Speaker number: a=3 answered "3" (right), b=2 unanswered, c=[2,4] answered "5" (wrong).
+    items = [{"audio": "a.opus", "groundtruth": 3}, {"audio": "b.opus", "groundtruth": 2},
+             {"audio": "c.opus", "groundtruth": [2, 4]}]
+    preds = [pred("a.opus", "3"), pred("c.opus", "5")]
+    # official: 1 right of the 2 joined = 50 %; all items: 1 of 3 = 33.3 %
+    assert score("speaker_number_estimation", items, preds) == {"accuracy": 50.0}
+    assert score_all_items("speaker_number_estimation", items, preds) == {
+        "accuracy": approx(100 / 3)}
+    # Word localization: a's two words found, b's one word unanswered. Official: P = R = 100.
+    # All items: TP 2, FP 0, FN 1 -> P 100, R 66.7, F1 80.
+    w_items = [wl_item("a.opus", ("hello", 1.0, 1.5), ("world", 2.0, 2.5)),
+               wl_item("b.opus", ("again", 3.0, 3.4))]
+    w_preds = [wl_pred("a.opus", ("hello", 1.0, 1.5), ("world", 2.0, 2.5))]
+    assert score("word_localization", w_items, w_preds)["f1_score"] == approx(100.0)
+    every = score_all_items("word_localization", w_items, w_preds)
+    assert every["Precision"] == approx(100.0) and every["Recall"] == approx(200 / 3)
+    assert every["f1_score"] == approx(80.0)
+    # Emotion: the unanswered item's empty answer names no option; answered ones still join.
+    e_items = [{"audio": "a.opus", "question": "How? (A) x (B) y", "groundtruth": "A",
+                "correct_option": "A"},
+               {"audio": "a.opus", "question": "Why? (A) x (B) y", "groundtruth": "B",
+                "correct_option": "B"}]
+    e_preds = [pred("a.opus", "(A)", f"How? (A) x (B) y\n{EMOTION_SUFFIX}.")]
+    assert score("emotion_reasoning", e_items, e_preds) == {"accuracy": 100.0}
+    assert score_all_items("emotion_reasoning", e_items, e_preds) == {"accuracy": 50.0}
+
+
+def test_minutes_items_need_answers_in_minutes():
+    """A "minutes" item's answer is read as minutes (first integer x 60): 2 minutes is right
+    as "2", and an answer in seconds ("120" -> 7200 s) is wrong."""
+    item = _ev("a.opus", "2", "minutes")
+    assert score("event_duration", [item], [_ev_pred("a.opus", "2")])["accuracy"] == 100.0
+    assert score("event_duration", [item], [_ev_pred("a.opus", "120")])["accuracy"] == 0.0

@@ -98,6 +98,13 @@ def test_synthetic_items_ground_truth_matches_the_words(tmp_path):
     assert total == round(meta["duration"])
     spk = json.loads(files["speaker_number_estimation"].read_text())[0]["groundtruth"]
     assert spk == len(meta["speakers"]) and 2 <= spk <= 5
+    # Several questions per recording, and an event duration asked in minutes.
+    events = json.loads(files["event_duration"].read_text())
+    assert [e["answer_type"] for e in events] == ["seconds", "minutes"]
+    gt = json.loads((tmp_path / "ground_truth" / "blab_0003.json").read_text())
+    assert events[1]["groundtruth"] == round(gt["first_talk"] / 60)
+    assert len(json.loads(files["word_localization"].read_text())) == 2
+    assert len(json.loads(files["emotion_reasoning"].read_text())) >= 1
 
 
 def test_numbers_written_in_digits_are_found_as_spoken_words():
@@ -157,3 +164,101 @@ def test_lslm_system_answers_as_a_resumable_ask_job(tmp_path):
         tasks=tasks, system="lslm", runner=LocalRunner(), diarize=False))
     events = [json.loads(x)["event"] for x in log.read_text().splitlines()]
     assert events.count("answered") == len(tasks) and events.count("answer_reused") == len(tasks)
+
+
+def test_event_duration_answers_in_the_unit_the_item_asks(meeting):
+    # SPEAKER_00 talks 9.7 + 1.4 = 11.1 s: "11" in seconds, "0" whole minutes.
+    q = "How long does speaker 0 talk?"
+    assert A.answer("event_duration", q, meeting, "seconds") == "11"
+    assert A.answer("event_duration", q, meeting, "minutes") == "0"
+    assert A.answer("event_duration_short_audio", q, meeting) == "11"
+
+
+def _silence(path, seconds: float):
+    import numpy as np
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.zeros(int(seconds * 16000), dtype="float32"), 16000)
+    return path
+
+
+def _emotion_item(audio: str, question: str, option: str) -> dict:
+    return {"video_url": "u", "audio": audio, "question": question, "groundtruth": option,
+            "correct_option": option}
+
+
+def test_per_item_scores_per_question_and_per_task_prediction_files(tmp_path):
+    """Two questions on one recording each get their own score; predictions come from one
+    file per task (a folder, or TASK=FILE pairs); "x.opus" is found as x.wav by the one
+    audio resolver, for answering and for the report's durations alike."""
+    from longspeech.errors import InvalidOptionError
+    from longspeech.eval.blab import make_prediction, write_predictions
+    from longspeech.eval.blab_run import BlabRunOptions, run_blab
+
+    audio = tmp_path / "audio"
+    _silence(audio / "x.wav", 12.0)
+    items = {"emotion_reasoning": [
+                 _emotion_item("x.opus", "How does Ann feel? (A) joy (B) fear", "A"),
+                 _emotion_item("x.opus", "How does Bob feel? (A) joy (B) fear", "B")],
+             "speaker_number_estimation": [{"audio": "x.opus", "question": "How many?",
+                                            "groundtruth": 2}]}
+    answers = {"emotion_reasoning": ["(A)", "**(B)**"], "speaker_number_estimation": ["2"]}
+    given = tmp_path / "given"
+    for task, its in items.items():
+        write_predictions(given / f"{task}.json",
+                          [make_prediction(task, it, a) for it, a in zip(its, answers[task])])
+    for spec in (f"predictions:{given}",
+                 "predictions:" + ",".join(f"{t}={given / t}.json" for t in items)):
+        res = run_blab(items, audio, tmp_path / "out", BlabRunOptions(tasks=list(items),
+                                                                      system=spec))
+        rows = res.per_item["emotion_reasoning"]
+        assert [(r["question"][:12], r["score"], r["answered"]) for r in rows] == [
+            ("How does Ann", 100.0, True), ("How does Bob", 100.0, True)]
+        assert all(r["duration"] == 12.0 for r in rows)
+        assert res.scores["speaker_number_estimation"]["official"] == {"accuracy": 100.0}
+    with pytest.raises(InvalidOptionError, match="one predictions file cannot answer 2 tasks"):
+        run_blab(items, audio, tmp_path / "out", BlabRunOptions(
+            tasks=list(items), system=f"predictions:{given}/emotion_reasoning.json"))
+
+
+def test_short_audio_task_and_blab_mini_selection(tmp_path):
+    from longspeech.eval.blab_run import BlabRunOptions, mini_items
+
+    audio = tmp_path / "audio"
+    _silence(audio / "short.wav", 20.0)
+    _silence(audio / "long.wav", 45.0)
+    task = "event_duration_short_audio"
+    items = {task: [{"audio": f"{n}.wav", "question": "How long is the pause",
+                     "groundtruth": 20} for n in ("short", "long")]}
+    BlabRunOptions(tasks=[task]).validate()
+    assert [it["audio"] for it in mini_items(items, audio)[task]] == ["short.wav"]
+
+
+def test_eval_with_a_missing_recording_reports_both_numbers(tmp_path):
+    """One of two recordings is absent: the official numbers score the answered one only,
+    the all-items numbers count the absent one's items as wrong; the CLI says which file."""
+    import subprocess
+    import sys
+
+    tasks = ["speaker_number_estimation", "entire_duration", "event_duration"]
+    files = make_synthetic_blab(tmp_path / "data", 2, 1.0, seed=11, tasks=tasks)
+    (tmp_path / "data" / "audio" / "blab_0012.flac").unlink()
+    proc = subprocess.run(
+        [sys.executable, "-m", "longspeech.cli", "eval", "blab", "--data",
+         str(files[tasks[0]].parent), "--audio-dir", str(tmp_path / "data" / "audio"),
+         "--tasks", ",".join(tasks), "--skip-missing", "--runner", "local",
+         "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert "blab_0012.flac" in proc.stdout + proc.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert set(results["scoring"]) == {"official", "all_items"}
+    for task in tasks:
+        s = results["scores"][task]
+        assert s["answered"] == s["items"] // 2
+        official, every = s["official"]["accuracy"], s["all_items"]["accuracy"]
+        assert every == pytest.approx(official * s["answered"] / s["items"])
+    assert results["scores"]["entire_duration"]["official"]["accuracy"] == 100.0
+    rows = results["per_item"]["event_duration"]
+    assert [r["answered"] for r in rows] == [True, True, False, False]
+    assert [r["score"] for r in rows[2:]] == [0.0, 0.0]

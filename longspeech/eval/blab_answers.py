@@ -211,16 +211,22 @@ def entire_duration(tr: Transcript) -> str:
     return str(int(round(tr.duration)))
 
 
-def event_duration(tr: Transcript, question: str) -> str:
+def event_seconds(tr: Transcript, question: str) -> float:
     """The length of the event asked about: an advertisement, or a named speaker's talk
     time (diarization turns); the advertisement when the question names neither."""
     q = question.lower()
     m = re.search(r"speaker[ _]?(\d+)", q)
     if m and tr.turns:
         label = f"SPEAKER_{int(m.group(1)):02d}"
-        return str(int(round(sum(t.end - t.start for t in tr.turns if t.speaker == label))))
-    spans = ad_spans(tr)
-    return str(int(round(sum(b - a for a, b, _ in spans)))) if spans else "0"
+        return sum(t.end - t.start for t in tr.turns if t.speaker == label)
+    return sum(b - a for a, b, _ in ad_spans(tr))
+
+
+def event_duration(tr: Transcript, question: str, answer_type: str = "seconds") -> str:
+    """event_seconds in the unit the item asks for: whole minutes for "minutes" items (the
+    scorer reads their first integer as minutes), whole seconds otherwise."""
+    seconds = event_seconds(tr, question)
+    return str(int(round(seconds / 60 if answer_type == "minutes" else seconds)))
 
 
 # -- emotion ---------------------------------------------------------------------------------
@@ -263,8 +269,9 @@ def emotion_ranking(tr: Transcript, question: str) -> str:
     return f"({max(opts, key=agreement)})" if opts else "(A)"
 
 
-def answer(task: str, question: str, tr: Transcript) -> str:
-    """The pipeline system's answer text to one BLAB question about this transcript."""
+def answer(task: str, question: str, tr: Transcript, answer_type: str = "") -> str:
+    """The pipeline system's answer text to one BLAB question about this transcript
+    (answer_type: the item's, e.g. "minutes" for an event duration asked in minutes)."""
     if task == "word_localization":
         return word_localization(tr, question)
     if task == "advertisement_localization":
@@ -276,7 +283,7 @@ def answer(task: str, question: str, tr: Transcript) -> str:
     if task == "entire_duration":
         return entire_duration(tr)
     if task.startswith("event_duration"):
-        return event_duration(tr, question)
+        return event_duration(tr, question, answer_type or "seconds")
     if task == "emotion_reasoning":
         return emotion_reasoning(tr, question)
     if task == "emotion_ranking":

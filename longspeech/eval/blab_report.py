@@ -20,7 +20,7 @@ def score_figure(per_item: dict[str, list[dict[str, Any]]]) -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # An item without a prediction has no score (NaN): it is left out of the plot.
+    # Per-item scores count an unanswered item as wrong; NaN (nothing to score) is left out.
     series = {t: sorted((p["duration"] / 60, p["score"]) for p in ps
                         if p["duration"] is not None and p["score"] == p["score"])
               for t, ps in per_item.items()}
@@ -58,12 +58,16 @@ def _cell(v: Any) -> str:
     return html.escape(str(v))
 
 
+def _metrics(scores: dict[str, Any]) -> str:
+    return ", ".join(f"{html.escape(str(k))}={_cell(v)}" for k, v in scores.items()
+                     if isinstance(v, (int, float)))
+
+
 def render_blab_report(results: Any) -> str:
     rows = []
-    for task, scores in results.scores.items():
-        metrics = ", ".join(f"{html.escape(str(k))}={_cell(v)}" for k, v in scores.items()
-                            if isinstance(v, (int, float)))
-        rows.append(f"<tr><td>{html.escape(task)}</td><td>{metrics}</td></tr>")
+    for task, s in results.scores.items():
+        rows.append(f"<tr><td>{html.escape(task)}</td><td>{s['answered']}/{s['items']}</td>"
+                    f"<td>{_metrics(s['official'])}</td><td>{_metrics(s['all_items'])}</td></tr>")
     failed = "".join(f"<li>{html.escape(a)}: {html.escape(e)}</li>"
                      for a, e in results.failed.items())
     png = _plot(results.per_item)
@@ -75,7 +79,11 @@ def render_blab_report(results: Any) -> str:
 table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.35em .8em;text-align:left}}
 img{{max-width:100%}}</style></head><body>
 <h1>BLAB results: system <code>{html.escape(results.system)}</code></h1>
-<table><tr><th>task</th><th>scores</th></tr>{''.join(rows)}</table>
+<p>Two scores per task. <b>Official</b>: the benchmark's compute_task_metrics.py, whose inner
+join drops every item without a prediction. <b>All items</b>: every item counted, an unanswered
+one as a wrong answer, as the paper counts; compare this one with published numbers.</p>
+<table><tr><th>task</th><th>answered</th><th>official (answered items)</th>
+<th>all items (unanswered = wrong)</th></tr>{''.join(rows)}</table>
 <h2>Score vs audio duration</h2>{img}
 {f'<h2>Recordings that failed</h2><ul>{failed}</ul>' if failed else ''}
 </body></html>

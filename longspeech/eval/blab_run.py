@@ -16,13 +16,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidOptionError
+from ..errors import BlabDataError, InvalidOptionError
 from ..files import atomic_write_text
 from ..progress import ProgressCallback, no_progress
 from ..types import Transcript, load_transcript
-from .blab import TASKS, headline, prediction_prompt, read_predictions, score, write_predictions
+from .blab import (MINI_SECONDS, SCORABLE_TASKS, TASKS, headline, join, prediction_prompt, read_predictions,
+                   resolve_audio, score, score_all_items, write_predictions)
 
-SYSTEMS = ("pipeline", "lslm", "predictions:FILE")
+SYSTEMS = ("pipeline", "lslm", "predictions:DIR", "predictions:TASK=FILE,...",
+           "predictions:FILE")
+# What the two numbers per task mean, written beside them in results.json.
+SCORING = {
+    "official": "compute_task_metrics.py exactly: its inner join drops every item that has "
+                "no prediction, so unanswered items do not count",
+    "all_items": "every item counted, an unanswered one as a wrong answer; comparable with "
+                 "the paper, where every item is asked",
+}
+
+
 @dataclass
 class BlabRunOptions:
     tasks: Sequence[str] = TASKS
@@ -33,10 +44,10 @@ class BlabRunOptions:
     on_file: Callable[[Any], None] | None = None
 
     def validate(self) -> None:
-        bad = sorted(set(self.tasks) - set(TASKS))
+        bad = sorted(set(self.tasks) - set(SCORABLE_TASKS))
         if bad:
             raise InvalidOptionError(f"unknown BLAB task(s) {', '.join(bad)}; choose from "
-                                     f"{', '.join(TASKS)}")
+                                     f"{', '.join(SCORABLE_TASKS)}")
         if not (self.system in ("pipeline", "lslm") or self.system.startswith("predictions:")):
             raise InvalidOptionError(f"unknown system {self.system!r}; choose from "
                                      f"{', '.join(SYSTEMS)}")
@@ -47,15 +58,16 @@ class BlabResults:
     system: str
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
     per_item: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)    # audio -> error
+    failed: dict[str, str] = field(default_factory=dict)    # audio basename -> error
 
     def to_dict(self) -> dict[str, Any]:
-        return {"system": self.system, "scores": self.scores, "per_item": self.per_item,
-                "failed": self.failed}
+        return {"system": self.system, "scoring": SCORING, "scores": self.scores,
+                "per_item": self.per_item, "failed": self.failed}
 
 
 def _transcribe_all(audio: list[Path], out: Path, opts: BlabRunOptions,
-                    progress: ProgressCallback) -> tuple[dict[str, Transcript], dict[str, str]]:
+                    progress: ProgressCallback) -> tuple[dict[Path, Transcript], dict[Path, str]]:
+    """Transcripts (or errors) by audio path."""
     from ..diarization import DiarizationOptions
     from ..pipelines.job import run_job
     from ..pipelines.transcribe import TranscribeOptions
@@ -67,19 +79,18 @@ def _transcribe_all(audio: list[Path], out: Path, opts: BlabRunOptions,
                       diarization=DiarizationOptions() if opts.diarize else None)
     transcripts, failed = {}, {}
     for r in summary.files:
-        name = Path(r.input).name
         if r.status == "ok":
             json_out = next(p for p in r.outputs if p.endswith(".json"))
-            transcripts[name] = load_transcript(json_out)
+            transcripts[Path(r.input)] = load_transcript(json_out)
         else:
-            failed[name] = r.error or "failed"
+            failed[Path(r.input)] = r.error or "failed"
     return transcripts, failed
 
 
 def pipeline_predictions(items: dict[str, list[dict[str, Any]]],
                          transcripts: dict[str, Transcript]) -> dict[str, list[dict[str, str]]]:
-    """Answers of the pipeline system in the official format; recordings without a
-    transcript get no prediction (the scorer counts them as misses)."""
+    """Answers of the pipeline system in the official format (transcripts keyed by the
+    items' audio basename); recordings without a transcript get no prediction."""
     from .blab_answers import answer
 
     out: dict[str, list[dict[str, str]]] = {}
@@ -89,13 +100,43 @@ def pipeline_predictions(items: dict[str, list[dict[str, Any]]],
             tr = transcripts.get(Path(it["audio"]).name)
             if tr is not None:
                 preds.append({"audio": it["audio"],
-                              "prompt": prediction_prompt(task, it["question"]),
-                              "prediction": answer(task, it["question"], tr)})
+                              "prompt": prediction_prompt(task, it.get("question", "")),
+                              "prediction": answer(task, it.get("question", ""), tr,
+                                                   it.get("answer_type", ""))})
         out[task] = preds
     return out
 
 
-def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio_dir: Path, out: Path,
+def given_predictions(spec: str, tasks: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Official-format predictions per task from `predictions:...`: a folder with one
+    <task>.json per task, TASK=FILE pairs, or one file when one task is scored."""
+    arg = spec.split(":", 1)[1]
+    if "=" in arg:
+        files: dict[str, Path] = {}
+        for pair in arg.split(","):
+            task, _, name = pair.partition("=")
+            if task.strip() not in SCORABLE_TASKS or not name.strip():
+                raise InvalidOptionError(f"bad predictions pair {pair!r}; write TASK=FILE with "
+                                         f"a task of {', '.join(SCORABLE_TASKS)}")
+            files[task.strip()] = Path(name.strip())
+    elif Path(arg).is_dir():
+        files = {t: Path(arg) / f"{t}.json" for t in tasks if (Path(arg) / f"{t}.json").exists()}
+    elif len(tasks) == 1:
+        files = {tasks[0]: Path(arg)}
+    else:
+        raise InvalidOptionError(
+            f"one predictions file cannot answer {len(tasks)} tasks: give a folder with one "
+            "<task>.json per task (predictions:DIR), TASK=FILE pairs "
+            "(predictions:word_localization=w.json,...), or choose one task with --tasks")
+    lacking = [t for t in tasks if t not in files]
+    if lacking:
+        raise InvalidOptionError(
+            f"no predictions for {', '.join(lacking)} in {arg}; add <task>.json files or "
+            "leave those tasks out with --tasks")
+    return {t: read_predictions(files[t]) for t in tasks}
+
+
+def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio: dict[str, Path], out: Path,
                      opts: BlabRunOptions, window: int = 750,
                      progress: ProgressCallback = no_progress) -> dict[str, list[dict[str, str]]]:
     """The speech-language model hears each recording compressed to `window` vectors and
@@ -105,7 +146,7 @@ def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio_dir: Path, ou
     from ..pipelines.answer_stages import AskConfig
     from ..pipelines.ask import run_ask_job
 
-    asked = [{"path": str(audio_dir / Path(it["audio"]).name),
+    asked = [{"path": str(audio[Path(it["audio"]).name]),
               "question": prediction_prompt(task, it["question"]), "task": task,
               "audio": it["audio"]}
              for task, task_items in items.items() for it in task_items]
@@ -121,11 +162,15 @@ def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio_dir: Path, ou
 
 def blab_inputs(tasks: Sequence[str], out_dir: str | Path, *, data: str | Path | None = None,
                 audio_dir: str | Path | None = None, synthetic: int = 0, minutes: float = 10.0,
-                seed: int = 0, skip_missing: bool = False
+                seed: int = 0, skip_missing: bool = False, mini: bool = False
                 ) -> tuple[dict[str, list[dict[str, Any]]], Path]:
     """The items to answer (task -> official annotation items) and their audio folder: the
     official annotation files in `data` (audio in `audio_dir`, default DATA/audio), or
-    `synthetic` BLAB-style recordings of `minutes` made into OUT/data."""
+    `synthetic` BLAB-style recordings of `minutes` made into OUT/data.
+
+    skip_missing: items whose audio is absent are kept, go unanswered and are counted as
+    wrong in the all-items score (without it, absent audio is an error). mini: only the
+    items on recordings shorter than 30 s (BLAB-MINI)."""
     from .blab import load_blab
     from .blab_synthetic import make_synthetic_blab
 
@@ -136,52 +181,86 @@ def blab_inputs(tasks: Sequence[str], out_dir: str | Path, *, data: str | Path |
         ann_dir, audio = Path(data), Path(audio_dir) if audio_dir else Path(data) / "audio"
     else:
         raise InvalidOptionError("give --data DIR (official annotations) or --synthetic N")
-    return load_blab(ann_dir, tasks, audio, skip_missing=skip_missing), audio
+    if skip_missing and not audio.is_dir():
+        raise BlabDataError(f"audio directory {audio} does not exist; give the folder holding "
+                            "the downloaded recordings (--audio-dir)")
+    items = load_blab(ann_dir, tasks, None if skip_missing else audio)
+    return (mini_items(items, audio) if mini else items), audio
+
+
+def _durations(audio: dict[str, Path]) -> dict[str, float | None]:
+    from ..audio import probe
+    from ..errors import LongspeechError
+
+    out: dict[str, float | None] = {}
+    for base, path in audio.items():
+        try:
+            out[base] = probe(path, checksum=False).duration
+        except LongspeechError:
+            out[base] = None
+    return out
+
+
+def mini_items(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
+               max_seconds: float = MINI_SECONDS) -> dict[str, list[dict[str, Any]]]:
+    """The BLAB-MINI selection: only items whose recording is shorter than max_seconds."""
+    audio, _ = resolve_audio([it for its in items.values() for it in its], audio_dir)
+    durations = _durations(audio)
+    short = {b for b, d in durations.items() if d is not None and d < max_seconds}
+    kept = {t: [it for it in its if Path(it["audio"]).name in short] for t, its in items.items()}
+    if not any(kept.values()):
+        raise BlabDataError(f"no recording in {audio_dir} is shorter than {max_seconds:g} s; "
+                            "BLAB-MINI needs the short clips")
+    return kept
 
 
 def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
              out_dir: str | Path, opts: BlabRunOptions | None = None,
              progress: ProgressCallback = no_progress) -> BlabResults:
-    """Answer and score `items` (task -> official annotation items) into out_dir."""
+    """Answer and score `items` (task -> official annotation items) into out_dir. Each
+    task gets two scores (see SCORING): the official script's and one with every item
+    counted; per-item rows are keyed by (audio, question)."""
     opts = opts or BlabRunOptions()
     opts.validate()
     out = Path(out_dir)
-    audio_dir = Path(audio_dir)
+    everything = [it for its in items.values() for it in its]
+    # One resolver for loading, answering and reporting: an item's audio is found by
+    # basename, or by stem with another audio extension.
+    audio, missing = resolve_audio(everything, audio_dir)
     results = BlabResults(opts.system)
+    results.failed.update({m: "no audio file (download it from the item's video_url)"
+                           for m in missing})
     if opts.system.startswith("predictions:"):
-        given = read_predictions(opts.system.split(":", 1)[1])
-        preds = {t: given for t in items}
+        preds = given_predictions(opts.system, list(items))
     elif opts.system == "lslm":
-        preds = lslm_predictions(items, audio_dir, out, opts, progress=progress)
+        preds = lslm_predictions({t: [it for it in its if Path(it["audio"]).name in audio]
+                                  for t, its in items.items()}, audio, out, opts,
+                                 progress=progress)
     else:
-        names = sorted({Path(it["audio"]).name for its in items.values() for it in its})
-        paths = [audio_dir / n for n in names]
-        transcripts, results.failed = _transcribe_all(paths, out / "transcripts", opts,
-                                                      progress)
+        paths = sorted(set(audio.values()))
+        by_path, failed = _transcribe_all(paths, out / "transcripts", opts, progress)
+        transcripts = {b: by_path[p] for b, p in audio.items() if p in by_path}
+        results.failed.update({b: failed[p] for b, p in audio.items() if p in failed})
         preds = pipeline_predictions(items, transcripts)
+    durations = _durations(audio)
     for task, task_items in items.items():
         write_predictions(out / "predictions" / f"{task}.json", preds[task])
-        results.scores[task] = score(task, task_items, preds[task], offset=opts.offset)
-        by_audio = {Path(p["audio"]).name: p for p in preds[task]}
+        answered = sum(1 for it in task_items if join(task, [it], preds[task]))
+        results.scores[task] = {
+            "official": score(task, task_items, preds[task], offset=opts.offset),
+            "all_items": score_all_items(task, task_items, preds[task], offset=opts.offset),
+            "items": len(task_items), "answered": answered}
         results.per_item[task] = []
         for it in task_items:
-            p = by_audio.get(Path(it["audio"]).name)
-            one = score(task, [it], [p] if p else [], offset=opts.offset)
-            tr_duration = _duration(audio_dir / Path(it["audio"]).name)
-            results.per_item[task].append({"audio": it["audio"], "duration": tr_duration,
-                                           "score": headline(task, one)})
+            one = score_all_items(task, [it], preds[task], offset=opts.offset)
+            base = Path(it["audio"]).name
+            results.per_item[task].append({
+                "audio": it["audio"], "question": it.get("question", ""),
+                "duration": durations.get(base),
+                "answered": bool(join(task, [it], preds[task])),
+                "score": headline(task, one)})
     atomic_write_text(out / "results.json", json.dumps(results.to_dict(), indent=1) + "\n")
     from .blab_report import write_blab_report
 
     write_blab_report(results, out / "report.html")
     return results
-
-
-def _duration(path: Path) -> float | None:
-    from ..audio import probe
-    from ..errors import LongspeechError
-
-    try:
-        return probe(path, checksum=False).duration
-    except LongspeechError:
-        return None

@@ -21,11 +21,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidOptionError
 from ..files import atomic_write_text
 from ..synth import DEFAULT_CACHE, RecordingSpec, make_recording, write_recording
 from ..synth.corpus import NAMES
 from ..synth.recording import PlacedSentence, SyntheticRecording
-from .blab import TASKS
+from .blab import MINI_SECONDS, TASKS
 
 
 ADS = (
@@ -71,6 +72,7 @@ class BlabRecording:
     words: list[dict[str, Any]]              # {"word","start","end","ad","entity"}
     ad: dict[str, Any]                       # {"text","start","end"}
     emotions: list[tuple[str, str, float]]   # (emotion, topic, start) per remark
+    first_talk: float                        # seconds the first voice heard speaks
 
 
 def _plain(word: str) -> str:
@@ -147,11 +149,21 @@ def make_blab_recording(seed: int, minutes: float, out_dir: Path, stem: str) -> 
                 continue
             words.append({"word": plain, "start": w.start, "end": w.end,
                           "ad": id(s) in ad_ids, "entity": plain in NAMES})
+    # Talk time as a diarizer measures it: runs of one voice's consecutive sentences.
+    ordered = sorted(rec.sentences, key=lambda s: s.start_sample)
+    first, first_talk, run = ordered[0].speaker, 0.0, None
+    for s in ordered + [None]:
+        if run and (s is None or s.speaker != run[0].speaker):
+            if run[0].speaker == first:
+                first_talk += run[-1].end - run[0].start
+            run = None
+        if s is not None:
+            run = (run or []) + [s]
     paths = write_recording(rec, out_dir, stem, audio_format="flac")
     ad = {"text": " ".join(s.text for s in ad_sents), "start": ad_sents[0].start,
           "end": ad_sents[-1].end}
     return BlabRecording(paths.audio.name, round(rec.duration, 3), speakers, words, ad,
-                         sorted(emotions, key=lambda e: e[2]))
+                         sorted(emotions, key=lambda e: e[2]), round(first_talk, 3))
 
 
 # -- questions and answers -----------------------------------------------------------------
@@ -178,10 +190,18 @@ def _options(rng: random.Random, right: str, wrong: list[str], k: int) -> tuple[
     return " ".join(f"({ROMAN[i]}) {o}" for i, o in enumerate(opts)), letter
 
 
-def questions(r: BlabRecording, seed: int) -> dict[str, dict[str, Any]]:
-    """One item per task for this recording."""
+def _word_question(targets: Sequence[str]) -> str:
+    return ("Locate the exact start and end times of every occurrence of these words in the "
+            f"audio: {', '.join(targets)}. Answer with a JSON list of objects with keys "
+            '"word", "start" and "end" (seconds).')
+
+
+def questions(r: BlabRecording, seed: int) -> dict[str, list[dict[str, Any]]]:
+    """The items of every task for this recording: several questions for word
+    localization, event duration (one in seconds, one in minutes) and emotion reasoning,
+    so that scoring is exercised where one recording has more than one item."""
     rng = random.Random(f"longspeech.blab.q:{seed}")
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     counts: dict[str, int] = {}
     spellings: dict[str, set[str]] = {}
     for w in r.words:
@@ -190,49 +210,63 @@ def questions(r: BlabRecording, seed: int) -> dict[str, dict[str, Any]]:
             counts[w["word"]] = counts.get(w["word"], 0) + 1
     # a target spelled two ways ("About" / "about") would make the question ambiguous: the
     # scorer is case-sensitive, the question is not
-    targets = rng.sample(sorted(x for x, c in counts.items()
-                                if c <= 3 and len(spellings[x.lower()]) == 1), 5)
-    gt = [{"word": w["word"], "start": w["start"], "end": w["end"]} for w in r.words
-          if w["word"] in targets]
-    out["word_localization"] = _item(
-        r, "Locate the exact start and end times of every occurrence of these words in the "
-           f"audio: {', '.join(targets)}. Answer with a JSON list of objects with keys "
-           '"word", "start" and "end" (seconds).', gt)
-    out["advertisement_localization"] = _item(
+    pool = rng.sample(sorted(x for x, c in counts.items()
+                             if c <= 3 and len(spellings[x.lower()]) == 1), 10)
+    out["word_localization"] = [
+        _item(r, _word_question(targets),
+              [{"word": w["word"], "start": w["start"], "end": w["end"]} for w in r.words
+               if w["word"] in targets])
+        for targets in (pool[:5], pool[5:])]
+    out["advertisement_localization"] = [_item(
         r, "Locate the advertisement segments in this audio. Answer with a JSON list of "
            'objects with keys "advertisement", "start" and "end" (seconds).',
-        {"ads_segment": [r.ad], "word_timestamp": _marked(r.words, "ad")})
+        {"ads_segment": [r.ad], "word_timestamp": _marked(r.words, "ad")})]
     ents = [{"entity": w["word"], "start": w["start"], "end": w["end"]}
             for w in r.words if w["entity"]]
-    out["named_entity_localization"] = _item(
+    out["named_entity_localization"] = [_item(
         r, "Find every mention of a person's name in this audio. Answer with a JSON list of "
            'objects with keys "entity", "start" and "end" (seconds).',
-        {"entities": ents, "word_timestamp": _marked(r.words, "entity")})
-    out["speaker_number_estimation"] = _item(
+        {"entities": ents, "word_timestamp": _marked(r.words, "entity")})]
+    out["speaker_number_estimation"] = [_item(
         r, "How many different speakers talk in this audio? Answer with a number.",
-        r.speakers)
-    out["entire_duration"] = _item(
+        r.speakers)]
+    out["entire_duration"] = [_item(
         r, "What is the total duration of this audio in seconds? Provide only the numeric "
-           "value as an integer without any explanation.", int(round(r.duration)))
-    out["event_duration"] = _item(
-        # The scorer appends its answer-format sentence to the question itself.
-        r, "How long does the advertisement in this audio last, in seconds",
-        int(round(r.ad["end"] - r.ad["start"])), answer_type="seconds")
-    emo, topic, _ = r.emotions[rng.randrange(len(r.emotions))]
-    opts, letter = _options(rng, emo, [e for e in EMOTIONS if e != emo], 4)
-    out["emotion_reasoning"] = _item(
-        r, f"How does the speaker feel when talking about the {topic}? {opts}", letter,
-        correct_option=letter)
+           "value as an integer without any explanation.", int(round(r.duration)))]
+    # The scorer appends its answer-format sentence to the question itself; a "minutes"
+    # item's ground truth is in minutes and its answer's first integer is read as minutes.
+    out["event_duration"] = [
+        _item(r, "How long does the advertisement in this audio last, in seconds",
+              int(round(r.ad["end"] - r.ad["start"])), answer_type="seconds"),
+        _item(r, "How long does SPEAKER_00, the first voice heard, talk in total, in minutes",
+              int(round(r.first_talk / 60)), answer_type="minutes")]
+    # BLAB-MINI's event-duration task, on short clips only.
+    out["event_duration_short_audio"] = [
+        _item(r, "How long does the advertisement in this audio last, in seconds",
+              int(round(r.ad["end"] - r.ad["start"])), answer_type="seconds")
+    ] if r.duration < MINI_SECONDS else []
+    out["emotion_reasoning"] = []
+    topics_asked: set[str] = set()
+    for emo, topic, _ in rng.sample(r.emotions, len(r.emotions)):
+        if topic in topics_asked or len(topics_asked) == 2:
+            continue
+        topics_asked.add(topic)
+        opts, letter = _options(rng, emo, [e for e in EMOTIONS if e != emo], 4)
+        out["emotion_reasoning"].append(_item(
+            r, f"How does the speaker feel when talking about the {topic}? {opts}", letter,
+            correct_option=letter))
     freq: dict[str, int] = {}
     for e, _, _ in r.emotions:
         freq[e] = freq.get(e, 0) + 1
     ranking = sorted(freq, key=lambda e: -freq[e])
     right = " > ".join(ranking)
     wrong = sorted({" > ".join(p) for p in _permutations(ranking)} - {right})
-    opts, letter = _options(rng, right, wrong, 5)
-    out["emotion_ranking"] = _item(
-        r, "Rank the emotions expressed in this audio from most to least frequent. " + opts,
-        letter, correct_option=letter)
+    out["emotion_ranking"] = []
+    if wrong:      # a recording too short for emotional remarks has nothing to rank
+        opts, letter = _options(rng, right, wrong, 5)
+        out["emotion_ranking"].append(_item(
+            r, "Rank the emotions expressed in this audio from most to least frequent. " + opts,
+            letter, correct_option=letter))
     return out
 
 
@@ -254,14 +288,22 @@ def make_synthetic_blab(out_dir: str | Path, n: int, minutes: float, seed: int =
     for i in range(n):
         stem = f"blab_{seed + i:04d}"
         gt_file = out / "ground_truth" / f"{stem}.json"
-        if gt_file.exists() and (out / "audio" / f"{stem}.flac").exists():
-            rec = BlabRecording(**json.loads(gt_file.read_text()))
+        saved = json.loads(gt_file.read_text()) if gt_file.exists() else {}
+        if set(saved) == set(BlabRecording.__dataclass_fields__) and \
+                (out / "audio" / f"{stem}.flac").exists():
+            rec = BlabRecording(**saved)
         else:
             rec = make_blab_recording(seed + i, minutes, out / "audio", stem)
             atomic_write_text(gt_file, json.dumps(rec.__dict__) + "\n")
         qs = questions(rec, seed + i)
         for t in tasks:
-            per_task[t].append(qs[t])
+            per_task[t].extend(qs[t])
+    empty = [t for t, items in per_task.items() if not items]
+    if empty:
+        raise InvalidOptionError(
+            f"no synthetic item for {', '.join(empty)} on {minutes:g}-minute recordings: the "
+            "short-audio task needs recordings under 30 s (--minutes 0.2), the emotion tasks "
+            "need a minute or more; choose the tasks with --tasks")
     files = {}
     for t, items in per_task.items():
         files[t] = out / "annotations" / f"{t}.json"

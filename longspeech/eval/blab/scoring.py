@@ -16,7 +16,7 @@ from .accuracy_metrics import (emotion_scores, entire_duration_scores,
                                event_duration_scores, event_duration_short_scores,
                                speaker_number_scores)
 from .loader import load_annotations
-from .predictions import parse_predictions, read_predictions
+from .predictions import join, make_prediction, parse_predictions, read_predictions
 from .span_metrics import span_localization_scores
 from .tasks import DEFAULT_OFFSET, check_task
 from .word_metrics import word_localization_scores
@@ -46,6 +46,24 @@ def score(task: str, items: Sequence[Mapping[str, Any]],
     if task == "event_duration_short_audio":
         return event_duration_short_scores(items, preds, offset)
     return emotion_scores(task, items, preds)   # EMOTION_TASKS, the only ones left
+
+
+def unanswered(task: str, items: Sequence[Mapping[str, Any]],
+               predictions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """An empty prediction for every item the official join leaves without one (an empty
+    answer is a wrong answer under every task's metric)."""
+    joined = {id(item) for item, _ in join(task, items, predictions)}
+    return [dict(make_prediction(task, it, "")) for it in items if id(it) not in joined]
+
+
+def score_all_items(task: str, items: Sequence[Mapping[str, Any]],
+                    predictions: Sequence[Mapping[str, Any]],
+                    offset: int = DEFAULT_OFFSET) -> dict[str, float]:
+    """score() with every item counted: an item without a prediction scores as a wrong
+    answer instead of being dropped by the official inner join. This is the number to
+    compare with the paper, where every item of a task is asked."""
+    preds = parse_predictions(list(predictions))
+    return score(task, items, [*preds, *unanswered(task, items, preds)], offset)
 
 
 def score_files(task: str, predictions_file: str | Path, groundtruth_file: str | Path,

@@ -43,6 +43,7 @@ LONG_DURATION_SUFFIX = (". Provide only the numeric value as an integer without 
 SHORT_DURATION_SUFFIX = ". Return only a numeric integer value without any explanation."
 
 DEFAULT_OFFSET = 2   # seconds; the official --offset default
+MINI_SECONDS = 30.0  # BLAB-MINI: the benchmark's subset of clips shorter than this
 
 
 def check_task(task: str) -> str:
@@ -59,16 +60,19 @@ def annotation_file(data_dir: str | Path, task: str) -> Path:
 
 
 def prediction_prompt(task: str, question: str) -> str:
-    """The prompt a prediction must carry for the official scorer to join it to its item.
+    """The prompt a model is asked and its prediction carries, so that the official scorer
+    joins it to its item.
 
-    Event-duration tasks join on the question with the official answer-format sentence
-    appended (create_duration_prompt, "long" / "short"); every other task that joins on the
-    prompt uses the question itself. The emotion suffix may be appended too: it is removed
-    before joining.
+    The paper's appendix prompts are not in the official repository; what its scorer fixes is
+    used: event-duration questions end with the official answer-format sentence
+    (create_duration_prompt, "long" / "short"), emotion questions with the instruction the
+    scorer cuts before joining (EMOTION_SUFFIX), every other task is asked its question.
     """
     check_task(task)
     if task == "event_duration":
         return f"{question}{LONG_DURATION_SUFFIX}"
     if task == "event_duration_short_audio":
         return f"{question}{SHORT_DURATION_SUFFIX}"
+    if task in EMOTION_TASKS:
+        return f"{question}\n{EMOTION_SUFFIX}."
     return question
