@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -191,7 +192,7 @@ def transcribe(
             bar.stop()
             console.print(f"interrupted: {output_dir / 'job_summary.json'} lists what finished; "
                           "run the same command again to resume", markup=False)
-            raise typer.Exit(130) from None
+            _exit_now(130)
     for note in summary.notes:
         console.print(f"note: {note}", markup=False, style="yellow")
     _print_summary(summary, output_dir, diar is not None)
@@ -295,6 +296,14 @@ def _fusion_options(fusion: str | None, llm: str, weight: float, prompt: str | N
     opts = FusionOptions(weight=weight, llm=llm, prompt=prompt or "")
     opts.validate()
     return opts
+
+
+def _exit_now(code: int) -> None:
+    """Exit at once after Ctrl-C: the job state and summary are written, and a stage thread
+    still inside a model call (native code) must not be waited for or torn down under it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _diarization_options(diarizer: str, num: int | None, lo: int, hi: int | None,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections import deque
+import queue
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,42 +27,79 @@ class StageSpec:
     instance: Any = None
 
 
+class _StageThread:
+    """One stage instance and the daemon thread that runs its items in order. Daemon: a
+    Ctrl-C ends the process without waiting for the item in hand (a diarization can take
+    minutes); that item is done again on resume."""
+
+    def __init__(self, name: str, stage: Any, done: queue.Queue):
+        self.stage, self.done = stage, done
+        self.inbox: queue.Queue = queue.Queue()
+        self.queued = 0
+        self.thread = threading.Thread(target=self._run, name=f"longspeech-{name}",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (job := self.inbox.get()) is not None:
+            ticket, item = job
+            try:
+                self.done.put((ticket, self.stage(item), None))
+            except Exception as e:  # the scheduler confines a failure to its recording
+                self.done.put((ticket, None, e))
+
+
 class LocalRunner:
-    """Runs one item at a time, in submission order, in this process (tests, debugging)."""
+    """Runs stage items in this process, one thread per stage: a stage handles its items one
+    at a time and in submission order, while different stages overlap (the next file's
+    decoding and VAD run while Whisper decodes this one's chunks; the engines release the
+    GIL). depth: items queued per stage, as on Ray."""
 
     name = "local"
 
-    def __init__(self) -> None:
-        self._stages: dict[str, Any] = {}
-        self._queue: deque[tuple[int, str, Any]] = deque()
+    def __init__(self, depth: int = 2) -> None:
+        self.depth = depth
+        self._threads: dict[str, _StageThread] = {}
+        self._done: queue.Queue = queue.Queue()
+        self._stage_of: dict[int, str] = {}
         self._next = 0
 
     def start(self, specs: dict[str, StageSpec]) -> None:
         """Load every stage's models now, as the Ray runner does: a stage that cannot start
         (a missing model, say) fails the job before any work, with its own message."""
-        self._stages = {k: s.instance if s.instance is not None else s.cls(s.config)
-                        for k, s in specs.items()}
+        stages = {k: s.instance if s.instance is not None else s.cls(s.config)
+                  for k, s in specs.items()}
+        self._threads = {k: _StageThread(k, stage, self._done) for k, stage in stages.items()}
 
     def free(self, stage: str) -> bool:
-        return not self._queue
+        return self._threads[stage].queued < self.depth
 
     def busy(self) -> bool:
-        return bool(self._queue)
+        return bool(self._stage_of)
 
     def submit(self, stage: str, item: Any) -> int:
         self._next += 1
-        self._queue.append((self._next, stage, item))
+        self._stage_of[self._next] = stage
+        self._threads[stage].queued += 1
+        self._threads[stage].inbox.put((self._next, item))
         return self._next
 
     def next_done(self) -> tuple[int, Any, BaseException | None]:
-        ticket, stage, item = self._queue.popleft()
-        try:
-            return ticket, self._stages[stage](item), None
-        except Exception as e:  # the scheduler confines a failure to its recording
-            return ticket, None, e
+        ticket, result, error = self._done.get()
+        self._threads[self._stage_of.pop(ticket)].queued -= 1
+        return ticket, result, error
 
     def close(self) -> None:
-        self._stages.clear()
+        """Stop the stage threads. Idle ones are joined, so that the stages (and their
+        models' native threads) are released here and not while the interpreter exits; one
+        still busy with an item (after Ctrl-C) is left to the process's exit."""
+        for t in self._threads.values():
+            t.inbox.put(None)
+        for t in self._threads.values():
+            if t.queued == 0:
+                t.thread.join()
+        self._threads.clear()
+        self._stage_of.clear()
 
 
 class _StageActor:
