@@ -87,6 +87,8 @@ def transcribe(
     num_speakers: Annotated[Optional[int], typer.Option(help="Exact number of speakers (default: estimated)", rich_help_panel=SPEAKERS)] = None,
     min_speakers: Annotated[int, typer.Option(help="At least this many speakers", rich_help_panel=SPEAKERS)] = 1,
     max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers (default: no limit)", rich_help_panel=SPEAKERS)] = None,
+    speaker: Annotated[Optional[list[str]], typer.Option("--speaker", help="NAME=CLIP: call the voice of this clip (5-30 s of it alone) by NAME where it is recognised; repeatable; implies --diarize", rich_help_panel=SPEAKERS)] = None,
+    speakers_dir: Annotated[Optional[Path], typer.Option("--speakers", help="A folder of clips named after their speakers (Ann.wav, Bob.flac); implies --diarize", rich_help_panel=SPEAKERS)] = None,
     fusion: Annotated[Optional[str], typer.Option(help="gfd: fuse an LLM into Whisper's beam search (default: off)", rich_help_panel=LLM)] = None,
     llm: Annotated[str, typer.Option(help="LLM for --fusion/--correct: smollm2, a local dir or a Hugging Face id", rich_help_panel=LLM)] = "smollm2",
     fusion_weight: Annotated[float, typer.Option(help="GFD weight r of the LLM score", rich_help_panel=LLM)] = 0.2,
@@ -130,8 +132,14 @@ def transcribe(
         opts.subtitles.validate()
         empty: list[str] = []
         paths = expand_inputs(inputs, empty)
-        diar = (_diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device)
-                if diarize else None)
+        known = None
+        if speaker or speakers_dir:
+            from .diarization.enrolment import parse_known_speakers
+
+            known = parse_known_speakers(speaker or (), speakers_dir)
+        diar = (_diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device,
+                                     known or ())
+                if diarize or known else None)
         corr = _correction_options(llm, correct_format, model) if correct else None
     except (LongspeechError, OSError) as e:
         _fail(e)
@@ -307,12 +315,12 @@ def _exit_now(code: int) -> None:
 
 
 def _diarization_options(diarizer: str, num: int | None, lo: int, hi: int | None,
-                         device: str):
+                         device: str, known: tuple = ()):
     from .diarization import DiarizationOptions
 
     backend, _, model = diarizer.partition(":")
     return DiarizationOptions(backend=backend, model=model or None, num_speakers=num,
-                              min_speakers=lo, max_speakers=hi,
+                              min_speakers=lo, max_speakers=hi, known=known,
                               device="cpu" if device == "auto" else device)
 
 

@@ -167,7 +167,8 @@ class AsrStage:
 
 class DiarizeStage:
     """Who spoke when, for a whole recording (a per-recording step: speaker ids must agree
-    over the full file, so it is not split into chunks)."""
+    over the full file, so it is not split into chunks); speakers whose voice matches an
+    enrolled one are called by its name."""
 
     num_cpus: ClassVar[float] = 0.5
     num_gpus: ClassVar[float] = 0
@@ -177,12 +178,20 @@ class DiarizeStage:
 
         self.opts = config
         self.backend = load_backend(config)
+        self.namer = None
+        if config.known:
+            from ..diarization.enrolment import SpeakerNamer
+
+            self.namer = SpeakerNamer(config, getattr(self.backend, "encoder", None))
 
     def __call__(self, item: DiarizeRequest) -> Diarization:
         from ..diarization import annotation_to_turns
 
-        annotation = self.backend.diarize(item.path, self.opts)
-        return Diarization(annotation_to_turns(annotation), self.backend.describe())
+        turns = annotation_to_turns(self.backend.diarize(item.path, self.opts))
+        provenance = self.backend.describe()
+        if self.namer is not None:
+            turns, provenance["enrolment"] = self.namer(item.path, turns)
+        return Diarization(turns, provenance)
 
 
 class CorrectStage:
