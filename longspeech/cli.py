@@ -272,8 +272,15 @@ def correct_cmd(
             raise AudioDecodeError(f"{e}; edits are checked against the recording: pass it "
                                    "with --audio FILE") from None
         opts = _correction_options(llm, correct_format, verifier)
-        with console.status(f"correcting {escape(transcript.name)} with {escape(llm)}"):
-            fixed = correct_transcript(tr, src, opts)
+        bar = Progress(TextColumn(f"correcting {escape(transcript.name)} with {escape(llm)}"),
+                       BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+                       TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+        with bar:
+            task = bar.add_task("correct", total=max(tr.duration, 1.0))
+            # Each LLM turn reports how far into the recording its window reached.
+            fixed = correct_transcript(tr, src, opts, progress=lambda p: bar.update(
+                task, completed=min(p.seconds_done, p.total_seconds)))
+            bar.update(task, completed=max(tr.duration, 1.0))
         target = output or transcript.with_suffix(".corrected.json")
         atomic_write_text(target, fixed.to_json() + "\n")
     except LongspeechError as e:

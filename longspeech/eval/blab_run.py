@@ -20,8 +20,8 @@ from ..errors import BlabDataError, InvalidOptionError
 from ..files import atomic_write_text
 from ..progress import ProgressCallback, no_progress
 from ..types import Transcript, load_transcript
-from .blab import (MINI_SECONDS, SCORABLE_TASKS, TASKS, headline, join, prediction_prompt, read_predictions,
-                   resolve_audio, score, score_all_items, write_predictions)
+from .blab import (MINI_SECONDS, SCORABLE_TASKS, TASKS, headline, join, prediction_prompt,
+                   read_predictions, resolve_audio, score, score_all_items, write_predictions)
 
 SYSTEMS = ("pipeline", "lslm", "predictions:DIR", "predictions:TASK=FILE,...",
            "predictions:FILE")
