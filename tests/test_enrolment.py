@@ -91,3 +91,17 @@ def test_bad_enrolment_is_refused_with_what_to_do(meeting, tmp_path):
     (folder / "Cleo.wav").write_bytes(clips["Ann"].read_bytes())
     (folder / "notes.txt").write_text("not audio")
     assert [k.name for k in parse_known_speakers((), folder)] == ["Cleo"]
+
+
+def test_diarize_command_names_enrolled_voices_in_the_rttm(meeting, tmp_path):
+    import subprocess
+    import sys
+
+    paths, clips = meeting
+    proc = subprocess.run(
+        [sys.executable, "-m", "longspeech.cli", "diarize", str(paths.audio), "-o",
+         str(tmp_path), *[a for n, p in clips.items() for a in ("--speaker", f"{n}={p}")]],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    speakers = {line.split()[7] for line in (tmp_path / "meeting.rttm").read_text().splitlines()}
+    assert {"Ann", "Bob"} <= speakers and len(speakers - {"Ann", "Bob"}) == 1
