@@ -245,20 +245,17 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
     durations = _durations(audio)
     for task, task_items in items.items():
         write_predictions(out / "predictions" / f"{task}.json", preds[task])
-        answered = sum(1 for it in task_items if join(task, [it], preds[task]))
+        rows = [{"audio": it["audio"], "question": it.get("question", ""),
+                 "duration": durations.get(Path(it["audio"]).name),
+                 "answered": bool(join(task, [it], preds[task])),
+                 "score": headline(task, score_all_items(task, [it], preds[task],
+                                                         offset=opts.offset))}
+                for it in task_items]
+        results.per_item[task] = rows
         results.scores[task] = {
             "official": score(task, task_items, preds[task], offset=opts.offset),
             "all_items": score_all_items(task, task_items, preds[task], offset=opts.offset),
-            "items": len(task_items), "answered": answered}
-        results.per_item[task] = []
-        for it in task_items:
-            one = score_all_items(task, [it], preds[task], offset=opts.offset)
-            base = Path(it["audio"]).name
-            results.per_item[task].append({
-                "audio": it["audio"], "question": it.get("question", ""),
-                "duration": durations.get(base),
-                "answered": bool(join(task, [it], preds[task])),
-                "score": headline(task, one)})
+            "items": len(task_items), "answered": sum(r["answered"] for r in rows)}
     atomic_write_text(out / "results.json", json.dumps(results.to_dict(), indent=1) + "\n")
     from .blab_report import write_blab_report
 
