@@ -195,7 +195,7 @@ def run_case(name: str, ref: str, tr, audio: Path, fmt: str, args) -> dict:
     from longspeech.correction import CorrectionOptions, correct_transcript
 
     opts = CorrectionOptions(format=fmt, keep_replies=True, **{
-        k: getattr(args, k) for k in ("threshold", "budget", "segment_sentences")
+        k: getattr(args, k) for k in ("threshold", "budget", "segment_sentences", "turn_batch")
         if getattr(args, k) is not None})
     t0 = time.perf_counter()
     fixed = correct_transcript(tr, audio, opts)
@@ -233,6 +233,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, help="default: CorrectionOptions'")
     ap.add_argument("--budget", type=float, help="default: CorrectionOptions'")
     ap.add_argument("--segment-sentences", type=int, help="default: CorrectionOptions'")
+    ap.add_argument("--turn-batch", type=int, help="default: CorrectionOptions'")
     ap.add_argument("--out", default="benchmarks/results/correction.json")
     args = ap.parse_args()
     os.environ.setdefault("LONGSPEECH_CACHE", str(Path(".pytest_cache/longspeech-cache")))
@@ -268,7 +269,8 @@ def main() -> None:
             if k != "out" and v is not None),
         "options": asdict(CorrectionOptions()) | {
             k: v for k, v in vars(args).items()
-            if k in ("threshold", "budget", "segment_sentences") and v is not None},
+            if k in ("threshold", "budget", "segment_sentences", "turn_batch")
+            and v is not None},
         "llm": "smollm2 (SmolLM2-135M-Instruct, greedy)", "verifier": "tiny.en",
         "machine": {"cpus": os.cpu_count(), "load_avg": [round(x, 2) for x in os.getloadavg()],
                     "python": platform.python_version()},

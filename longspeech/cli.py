@@ -167,8 +167,17 @@ def transcribe(
                    TimeElapsedColumn(), TimeRemainingColumn(), console=console)
 
     lengths: dict[str, float] = {}
+    corrected: dict[str, float] = {}
+    correcting: list = []        # the second bar's task, once the LLM starts
 
     def on_progress(p) -> None:
+        if p.stage == "correction":
+            corrected[p.recording_id] = min(p.seconds_done, p.total_seconds)
+            if not correcting:
+                correcting.append(bar.add_task("correcting", total=total))
+            bar.update(correcting[0], completed=sum(corrected.values()),
+                       description=escape(f"correcting {p.recording_id[:19]}"))
+            return
         # Progress is per recording: done never passes its length, nor the bar its total.
         lengths[p.recording_id] = p.total_seconds
         done[p.recording_id] = min(p.seconds_done, p.total_seconds)

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from longspeech.errors import ModelIntegrityError, ModelNotAvailableError
-from longspeech.llm import EMBEDDED_LLMS, converted_dir, generate, load_llm
+from longspeech.llm import EMBEDDED_LLMS, converted_dir, generate, generate_many, load_llm
 from longspeech.llm.registry import _verify, embedded_gguf
 
 
@@ -32,6 +32,47 @@ def test_chat_answers(smollm2):
     reply = generate(smollm2, [{"role": "user", "content": "What is the capital of France?"}],
                      max_new_tokens=10)
     assert "Paris" in reply
+
+
+def _transformers_greedy(llm, messages, n, penalty=None):
+    """The reply transformers' own generate() gives: what the session must reproduce."""
+    import torch
+
+    tok = llm.tokenizer
+    enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True,
+                                  return_tensors="pt")
+    kw = {"repetition_penalty": penalty} if penalty else {}
+    with torch.inference_mode():
+        out = llm.model.generate(enc["input_ids"], attention_mask=enc["attention_mask"],
+                                 max_new_tokens=n, do_sample=False, temperature=None,
+                                 top_k=None, top_p=None, pad_token_id=tok.eos_token_id, **kw)
+    return tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+
+
+def test_replies_reuse_and_batching_never_change_a_reply(smollm2):
+    transcript = ("Anna: the harbour opens at seven. Ben: then we sail to Bergen on Friday. "
+                  "Anna: bring the blue map and the radio.")
+    system = {"role": "system", "content": "Answer from the transcript in a few words."}
+    convs = [[system, {"role": "user", "content": f"Transcript: {transcript}\n\nQuestion: {q}"}]
+             for q in ("When does the harbour open?", "Where do they sail?",
+                       "What must Anna's crew bring along on the trip?")]
+    budgets = [6, 12, 9]
+    expected = [_transformers_greedy(smollm2, c, n) for c, n in zip(convs, budgets)]
+    # one after another: each call re-reads only what follows the shared transcript
+    assert [generate(smollm2, c, n) for c, n in zip(convs, budgets)] == expected
+    assert generate_many(smollm2, convs, budgets) == expected           # one padded batch
+    assert generate_many(smollm2, convs[::-1], budgets[::-1]) == expected[::-1]
+    assert "seven" in expected[0]                  # the replies are real answers
+    penalised = _transformers_greedy(smollm2, convs[2], 16, penalty=1.5)
+    assert generate(smollm2, convs[2], 16, repetition_penalty=1.5) == penalised
+
+
+def test_a_reply_stops_where_its_reader_stops_reading(smollm2):
+    conv = [{"role": "user", "content": "Describe the sea in one long sentence."}]
+    full = generate_many(smollm2, [conv], [40])[0]
+    first = generate_many(smollm2, [conv], [40], complete=lambda text: "," in text)[0]
+    assert "," in full
+    assert full.startswith(first) and first.rstrip().endswith(",") and len(first) < len(full)
 
 
 def test_local_directory_loads_the_same_model(smollm2):

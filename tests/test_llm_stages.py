@@ -100,3 +100,25 @@ def test_correction_stage_gives_the_same_bytes_on_ray(recordings, reference, tmp
     assert _outputs(tmp_path) == _outputs(reference)
     reused = {e["recording"] for e in _log(tmp_path) if e["event"] == "correction_reused"}
     assert reused == {"talk0", "talk1"}
+
+
+def test_correction_reports_its_progress_through_the_job(recordings, reference, tmp_path):
+    """The correction stage says how far the LLM has read, as the ASR stage does, and the
+    job's outputs are those of the CLI run."""
+    from longspeech.correction import CorrectionOptions
+    from longspeech.pipelines.job import run_job
+    from longspeech.pipelines.transcribe import TranscribeOptions
+
+    seen = []
+    summary = run_job(recordings, tmp_path, TranscribeOptions(), ("json", "txt"), seen.append,
+                      correction=CorrectionOptions())
+    assert not summary.failed
+    for rec in recordings:
+        steps = [p for p in seen if p.recording_id == rec.stem and p.stage == "correction"]
+        assert len(steps) >= 2                       # one per chat turn (two sentences each)
+        done = [p.seconds_done for p in steps]
+        assert done == sorted(done) and 0 < done[-1] <= steps[-1].total_seconds
+        mine, cli = (json.loads((d / f"{rec.stem}.json").read_text())
+                     for d in (tmp_path, reference))
+        assert mine["segments"] == cli["segments"]      # the CLI's options differ in "device"
+        assert mine["provenance"]["corrections"] == cli["provenance"]["corrections"]

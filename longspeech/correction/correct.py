@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidOptionError
-from ..llm import LoadedLLM, generate, load_llm
+from ..llm import LoadedLLM, generate, generate_many, load_llm
 from ..progress import Progress, ProgressCallback, no_progress
 from ..types import Segment, Transcript
 from . import prompts
 from .apply import CorrectionRecord, apply_proposals
 from .options import CorrectionOptions
-from .proposals import Proposal, clean_text_reply, diff_text, parse_pairs
+from .proposals import (Proposal, clean_text_reply, diff_text, parse_pairs,
+                        text_reply_complete)
 from .verify import AcousticVerifier, SegmentAudio
 
 
@@ -144,26 +145,29 @@ def _correct(llm: LoadedLLM, transcript: Transcript, verifiers: _Verifiers,
     unreadable = 0
     replies: list[str] = []
     turns = plan_turns(out.segments, opts)
-    for turn in turns:
-        segs = [out.segments[i] for i in turn]
-        asked = " ".join(s.text.strip() for s in segs)
-        context = (prompts.window(texts, turn[0], turn[-1] + 1,
+    for first in range(0, len(turns), opts.turn_batch):
+        group = turns[first:first + opts.turn_batch]
+        asked = [" ".join(out.segments[i].text.strip() for i in turn) for turn in group]
+        context = (prompts.window(texts, group[0][0], group[-1][-1] + 1,
                                   lambda t: chat.count_text(t) <= half) if windowed else full)
-        budget = chat.reply_budget(asked)
-        msgs = _fit(chat, context, windowed, history, asked, budget)
-        reply = generate(llm, msgs, max_new_tokens=budget, temperature=opts.temperature)
-        replies.append(reply)
-        proposals = proposals_from_reply(reply, segs, opts.format)
-        if proposals is None:
-            unreadable += 1
-            proposals = []
-        new_segs, recs = apply_proposals(segs, turn[0], proposals, opts, verifiers)
-        for i, s in zip(turn, new_segs):
-            out.segments[i] = s
-        records += recs
-        history.append((asked, _answer(opts.format, new_segs, recs)))
-        progress(Progress(out.recording.id, segs[-1].end, out.recording.duration,
-                          stage="correction"))
+        budgets = [chat.reply_budget(a) for a in asked]
+        convs = _fit(chat, context, windowed, history, asked, max(budgets))
+        answers = []
+        for turn, question, reply in zip(group, asked, _replies(llm, convs, budgets, opts)):
+            segs = [out.segments[i] for i in turn]
+            replies.append(reply)
+            proposals = proposals_from_reply(reply, segs, opts.format)
+            if proposals is None:
+                unreadable += 1
+                proposals = []
+            new_segs, recs = apply_proposals(segs, turn[0], proposals, opts, verifiers)
+            for i, s in zip(turn, new_segs):
+                out.segments[i] = s
+            records += recs
+            answers.append((question, _answer(opts.format, new_segs, recs)))
+            progress(Progress(out.recording.id, segs[-1].end, out.recording.duration,
+                              stage="correction"))
+        history += answers
     out.provenance = dict(out.provenance)
     out.provenance["corrections"] = [r.to_dict() for r in records]
     out.provenance["correction"] = _provenance(llm, verifiers, opts, len(turns), windowed,
@@ -173,16 +177,27 @@ def _correct(llm: LoadedLLM, transcript: Transcript, verifiers: _Verifiers,
     return out
 
 
+def _replies(llm: LoadedLLM, convs: list[list[dict[str, str]]], budgets: list[int],
+             opts: CorrectionOptions) -> list[str]:
+    """The LLM's replies to one batch of turns: greedy ones together, sampled ones apart.
+    A text reply stops at its first blank line, after which nothing is read."""
+    if opts.temperature > 0:
+        return [generate(llm, c, n, opts.temperature) for c, n in zip(convs, budgets)]
+    return generate_many(llm, convs, budgets,
+                         complete=text_reply_complete if opts.format == "text" else None)
+
+
 def _fit(chat: _Chat, context: str, windowed: bool, history: list[tuple[str, str]],
-         asked: str, reply_tokens: int) -> list[dict[str, str]]:
-    """The conversation with as many recent earlier turns as the context budget allows."""
+         asked: Sequence[str], reply_tokens: int) -> list[list[dict[str, str]]]:
+    """One conversation per segment asked, all with the same context and as many recent
+    earlier turns as the context budget allows for each of them."""
     room = chat.opts.context_tokens - reply_tokens
     keep = min(len(history), MAX_HISTORY)
     while True:
-        msgs = prompts.conversation(chat.opts.format, context, windowed, history[-keep:]
-                                    if keep else [], asked, chat.opts.examples)
-        if keep == 0 or chat.count(msgs) <= room:
-            return msgs
+        convs = [prompts.conversation(chat.opts.format, context, windowed, history[-keep:]
+                                      if keep else [], a, chat.opts.examples) for a in asked]
+        if keep == 0 or all(chat.count(c) <= room for c in convs):
+            return convs
         keep -= 1
 
 

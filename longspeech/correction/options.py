@@ -24,6 +24,9 @@ class CorrectionOptions:
         words (at least one word when > 0). Punctuation and ITN edits do not count.
     segment_sentences: transcript segments (sentences) the LLM corrects per chat turn (1-5);
         a small model imitates the one-sentence worked example, so 1 suits it best.
+    turn_batch: chat turns the LLM answers together (1-32); each turn sees the verified
+        answers of the turns before its batch, not of those in it, so this changes what the
+        LLM reads (and may change its replies) but never depends on the machine.
     context_tokens: prompt budget; when the whole transcript does not fit in about half of it,
         the first turn carries a window of text around the current turn's segments instead.
     verify: False accepts word-changing edits unchecked (for comparison only).
@@ -36,6 +39,7 @@ class CorrectionOptions:
     budget: float = 0.25
     segment_sentences: int = 1
     max_turn_words: int = 80
+    turn_batch: int = 8
     context_tokens: int = 2048
     max_new_tokens: int = 256
     temperature: float = 0.0
@@ -58,6 +62,8 @@ class CorrectionOptions:
         if not 1 <= self.segment_sentences <= 5:
             raise InvalidOptionError(
                 f"segment_sentences must be 1-5 (sentences per turn), got {self.segment_sentences}")
+        if not 1 <= self.turn_batch <= 32:
+            raise InvalidOptionError(f"turn_batch must be 1-32 turns, got {self.turn_batch}")
         if self.max_turn_words < 1 or self.max_new_tokens < 1:
             raise InvalidOptionError("max_turn_words and max_new_tokens must be >= 1")
         if self.context_tokens < 256:

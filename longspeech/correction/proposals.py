@@ -85,11 +85,20 @@ def _as_text(v: Any) -> str:
     return " ".join(str(v).split())
 
 
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+def text_reply_complete(reply: str) -> bool:
+    """Whether more of a text reply could change clean_text_reply's result: not once a
+    blank line follows some text, since everything after it is dropped."""
+    return _BLANK_LINE.search(_TAGS.sub(" ", reply).strip()) is not None
+
+
 def clean_text_reply(reply: str) -> str:
     """The corrected segment out of a text reply: delimiters the model echoed and anything
     after a blank line (explanations) removed, surrounding quotes stripped."""
     text = _TAGS.sub(" ", reply).strip()
-    text = re.split(r"\n\s*\n", text, maxsplit=1)[0]
+    text = _BLANK_LINE.split(text, maxsplit=1)[0]
     text = " ".join(text.split())
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
         text = text[1:-1].strip()

@@ -527,7 +527,7 @@ def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptio
     state.log("job_started", runner=runner.name, inputs=len(paths))
     stopped: BaseException | None = None
     try:
-        runner.start(_stage_specs(opts, engine, diarization, correction, ask))
+        runner.start(_stage_specs(opts, engine, diarization, correction, ask), progress)
         sched.run()
     except BaseException as e:        # Ctrl-C or a stage that cannot start: still summarise
         stopped = e

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidOptionError, LongspeechError
+from ..progress import ProgressCallback, no_progress
 
 
 @dataclass
@@ -34,6 +35,8 @@ class _StageThread:
 
     def __init__(self, name: str, stage: Any, done: queue.Queue):
         self.stage, self.done = stage, done
+        if hasattr(stage, "report"):     # a long stage's progress, read by next_done
+            stage.report = lambda p: done.put((None, p, None))
         self.inbox: queue.Queue = queue.Queue()
         self.queued = 0
         self.thread = threading.Thread(target=self._run, name=f"longspeech-{name}",
@@ -63,10 +66,14 @@ class LocalRunner:
         self._done: queue.Queue = queue.Queue()
         self._stage_of: dict[int, str] = {}
         self._next = 0
+        self._report: ProgressCallback = no_progress
 
-    def start(self, specs: dict[str, StageSpec]) -> None:
+    def start(self, specs: dict[str, StageSpec], report: ProgressCallback = no_progress) -> None:
         """Load every stage's models now, as the Ray runner does: a stage that cannot start
-        (a missing model, say) fails the job before any work, with its own message."""
+        (a missing model, say) fails the job before any work, with its own message.
+        report: receives the progress of stages that report it while working (correction),
+        in the thread that calls next_done."""
+        self._report = report
         stages = {k: s.instance if s.instance is not None else s.cls(s.config)
                   for k, s in specs.items()}
         self._threads = {k: _StageThread(k, stage, self._done) for k, stage in stages.items()}
@@ -86,6 +93,9 @@ class LocalRunner:
 
     def next_done(self) -> tuple[int, Any, BaseException | None]:
         ticket, result, error = self._done.get()
+        while ticket is None:               # a stage's progress report
+            self._report(result)
+            ticket, result, error = self._done.get()
         self._threads[self._stage_of.pop(ticket)].queued -= 1
         return ticket, result, error
 
@@ -218,7 +228,9 @@ class RayRunner:
             return 1
         return max(1, int((cpus - 0.5) // THREADS_PER_ACTOR))
 
-    def start(self, specs: dict[str, StageSpec]) -> None:
+    def start(self, specs: dict[str, StageSpec], report: ProgressCallback = no_progress) -> None:
+        """Start each stage's actors. Stages on Ray report only when an item is done, so
+        `report` is not called."""
         import ray
 
         self._init(specs)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..asr import Engine, load_engine
 from ..audio import SAMPLE_RATE, AudioChunk, iter_chunks, probe, read_span
+from ..progress import ProgressCallback, no_progress
 from ..types import Chunk, Recording, Segment, SpeakerTurn, Transcript
 from .transcribe import TranscribeOptions, decode_batch, language_of
 
@@ -205,9 +206,11 @@ class CorrectStage:
         from ..correction import Corrector
 
         self.corrector = Corrector(config)
+        # How far the LLM has read; the local runner passes it on to the job's progress.
+        self.report: ProgressCallback = no_progress
 
     def __call__(self, item: CorrectRequest) -> Corrected:
-        fixed = self.corrector(Transcript.from_json(item.transcript), item.path)
+        fixed = self.corrector(Transcript.from_json(item.transcript), item.path, self.report)
         return Corrected(fixed.to_json(indent=None))
 
 
