@@ -465,6 +465,12 @@ def ask_cmd(
     except LongspeechError as e:
         _fail(e)
     out.print(a.text, markup=False)
+    for e in a.evidence:
+        who = f" {e.speaker}:" if e.speaker else ""
+        out.print(f"  [{_clock(e.start)}]{who} {e.text}", markup=False, highlight=False)
+    if a.supported is False:
+        console.print("[yellow]no passage of the transcript holds this answer: it may be "
+                      "a guess[/yellow]")
     console.print(f"[dim]{a.mode}, window {a.window}, {a.speech_tokens} speech vectors from "
                   f"{a.frames} frames, {a.seconds:.1f} s[/dim]" if a.mode == "lslm"
                   else f"[dim]{a.mode}, {a.seconds:.1f} s[/dim]")

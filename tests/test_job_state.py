@@ -149,7 +149,10 @@ def test_ctrl_c_writes_the_summary_and_exits_130(talk, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "longspeech.cli", "transcribe",
                              *map(str, inputs), "-o", str(out), "--runner", "local",
                              "--batch-size", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            # a shell without job control starts background jobs with
+                            # Ctrl-C ignored, and Python keeps that: restore the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     chunks = out / STATE_DIR / "recordings"
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:

@@ -13,7 +13,8 @@ from longspeech.compression import CompressionOptions, CTCDensityHead, DensityHe
 from longspeech.errors import InputFileError, InvalidOptionError
 from longspeech.api import ask, ask_batch, read_items
 from longspeech.qa import AskOptions, format_transcript
-from longspeech.qa.cascade import cascade_messages, clock, relevant_lines
+from longspeech.qa.cascade import cascade_messages, clock
+from longspeech.qa.retrieval import relevant_lines
 from longspeech.types import Recording, Segment, Transcript
 
 
@@ -60,6 +61,35 @@ def test_cascade_answers_from_a_transcript():
     assert who.mode == "cascade" and "Maria" in who.text
     when = ask(None, "When is the budget report due?", mode="cascade", transcript=tr)
     assert "Friday" in when.text
+
+
+def test_questions_about_structure_are_computed_with_their_evidence():
+    tr = meeting()
+
+    def q(text):
+        a = ask(None, text, mode="cascade", transcript=tr)
+        return a, [(e.start, e.speaker) for e in a.evidence]
+
+    a, ev = q("How many speakers are there?")
+    assert a.text == "2 (spk0, spk1)" and a.model == "transcript data"
+    assert ev == [(1.2, "spk0"), (4.5, "spk1")]
+    a, ev = q("How long did spk0 talk?")
+    assert a.text == "spk0 talked for 7.8 s in 2 segment(s)." and ev == [(1.2, "spk0"),
+                                                                        (65.0, "spk0")]
+    a, ev = q("Who said that the budget report is due on Friday?")
+    assert a.text == "spk1, at 00:04." and ev == [(4.5, "spk1")]
+    a, ev = q("When did someone mention the green bicycle?")
+    assert a.text == "At 01:05 (spk0)." and ev == [(65.0, "spk0")]
+    a, ev = q("What was said around minute 62?")
+    assert a.text == "[1:02:05] Thanks, see you next week." and ev == [(3725.0, None)]
+    assert q("What was said at 30:00?")[0].text == "Nothing was said within 15 s of 30:00."
+    unlabelled = Transcript(tr.recording, "en", [Segment(s.start, s.end, s.text, [], None)
+                                                for s in tr.segments], [], {})
+    a = ask(None, "How many people speak?", mode="cascade", transcript=unlabelled)
+    assert "--diarize" in a.text and not a.evidence
+    # a question about the content, not the recording's structure, goes to the LLM
+    llm = ask(None, "Who bought the green bicycle?", mode="cascade", transcript=tr)
+    assert llm.model == "smollm2" and llm.supported and llm.evidence[0].start == 65.0
 
 
 def test_cascade_reads_a_transcript_file(tmp_path):

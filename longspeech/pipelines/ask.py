@@ -115,6 +115,7 @@ def run_ask_job(items: Sequence[dict[str, Any]], out_dir: str | Path, ask: AskCo
         answer = rec.answers.get(rec.answer_keys[n]) if n < len(rec.answer_keys) else None
         row = {**it, "answer": answer.text if answer else None, "mode": ask.mode,
                "evidence": [asdict(e) for e in answer.evidence] if answer else [],
+               "supported": answer.supported if answer else None,
                "model": answer.model if answer else None}
         if ask.mode == "lslm":
             row.update(window=ask.window, speech_tokens=answer.speech_tokens if answer else None)

@@ -33,7 +33,9 @@ class AskOptions:
     a Qwen2-Audio hub id / local directory. model_dir: the trained embedded model (default
     the shipped weights, longspeech/speechlm/weights). qwen_head_dir: a density head trained for the Qwen2-Audio encoder.
     method: compression ("fusion", or the baselines "mostsim", "avgpool", "random").
-    llm: the cascade's text LLM. asr: keyword options of transcribe() for the cascade."""
+    llm: the cascade's text LLM. passages: transcript lines (best BM25 ranks) the cascade's
+    LLM reads; 0: as much of the transcript as fits its context. asr: keyword options of
+    transcribe() for the cascade."""
 
     model: str = EMBEDDED_LSLM
     model_dir: str | None = None
@@ -41,6 +43,7 @@ class AskOptions:
     method: str = "fusion"
     max_new_tokens: int = 64
     llm: str = "smollm2"
+    passages: int = 1
     asr: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     seed: int = 0
@@ -51,13 +54,16 @@ class AskOptions:
                                      f"from {', '.join(METHODS)}")
         if self.max_new_tokens < 1:
             raise InvalidOptionError("max_new_tokens must be >= 1")
+        if self.passages < 0:
+            raise InvalidOptionError("passages must be >= 0 (0: as much as fits)")
 
 
 @dataclass(frozen=True)
 class Answer:
     """An answer and how it was made. frames: encoder frames of the recording (lslm);
     speech_tokens: vectors the LLM read in their place (<= window); seconds: wall time;
-    evidence: the transcript segments that hold the answer (cascade)."""
+    evidence: the transcript segments that hold the answer (cascade). supported: False when
+    no transcript segment holds the answer's words (the LLM may have guessed)."""
 
     text: str
     mode: str
@@ -70,6 +76,7 @@ class Answer:
     seconds: float = 0.0
     path: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
+    supported: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,14 +133,23 @@ def answer_lslm(audio: AudioInput, question: str, window: int, opts: AskOptions)
 
 
 def answer_cascade(transcript: Transcript | str, question: str, opts: AskOptions) -> Answer:
-    """The text LLM's answer from a transcript (a Transcript or plain text)."""
+    """The answer from a transcript (a Transcript or plain text): computed from its times
+    and speakers for a question about its structure, else the text LLM's."""
     from ..llm import load_llm
     from .cascade import answer_from_transcript
+    from .structured import computed_answer
 
     t0 = time.perf_counter()
+    got = None if isinstance(transcript, str) else computed_answer(transcript, question)
+    if got is not None:
+        return Answer(got.text, "cascade", question, model="transcript data",
+                      seconds=time.perf_counter() - t0, evidence=got.evidence,
+                      supported=True if got.evidence else None)
     llm = load_llm(opts.llm, device=opts.device)
-    text = answer_from_transcript(llm, transcript, question, opts.max_new_tokens)
+    text = answer_from_transcript(llm, transcript, question, opts.max_new_tokens,
+                                  passages=opts.passages)
     evidence = ([] if isinstance(transcript, str) else
                 find_evidence(transcript, question, text))
     return Answer(text, "cascade", question, model=opts.llm, seconds=time.perf_counter() - t0,
-                  evidence=evidence)
+                  evidence=evidence,
+                  supported=None if isinstance(transcript, str) else bool(evidence))

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..types import Transcript
-from .cascade import terms
+from .retrieval import terms
 
 
 @dataclass(frozen=True)

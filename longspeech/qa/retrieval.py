@@ -1,0 +1,64 @@
+"""The transcript segments that bear on a question, ranked by BM25 (rank_bm25).
+
+A small LLM reading an hour of text answers from the passage that matters or not at all, so
+the cascade gives it the best-ranked segments (with their neighbours, in time order), and
+the structural answers find the segment a quoted phrase or a topic points to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..types import Segment
+
+_WORD = re.compile(r"[a-z0-9']+")
+# words too common to say which segment a question is about
+STOP = frozenset("""a an the and or but of to in on at for by with from as is are was were be
+been being do does did what who whom whose which when where why how this that these those it
+its he she they we you i his her their our your my me him them us there here has have had not
+no yes so if then than about into over after before during s""".split())
+
+
+def terms(text: str) -> list[str]:
+    """The words of `text` that can tell passages apart (lower case, no stop words)."""
+    return [w for w in _WORD.findall(text.lower()) if w not in STOP]
+
+
+def rank(texts: Sequence[str], query: str) -> list[tuple[int, float]]:
+    """(index, BM25 score) of the texts that share a word with the query, best first
+    (earlier first among equals)."""
+    from rank_bm25 import BM25Okapi
+
+    docs = [terms(t) for t in texts]
+    q = terms(query)
+    if not q or not any(docs):
+        return []
+    # rank_bm25 cannot index an empty document list entry; a placeholder never matches.
+    scores = BM25Okapi([d or ["\0"] for d in docs]).get_scores(q)
+    qs = set(q)
+    hits = [(i, float(scores[i])) for i, d in enumerate(docs) if qs & set(d)]
+    return sorted(hits, key=lambda x: (-x[1], x[0]))
+
+
+def best_segment(segments: Sequence[Segment], query: str) -> int | None:
+    """Index of the segment that best matches `query`, None when none shares a word."""
+    hits = rank([s.text for s in segments], query)
+    return hits[0][0] if hits else None
+
+
+def relevant_lines(lines: list[str], question: str, budget: int, count) -> list[str]:
+    """The lines (in their order) that best match the question within `budget` tokens, as
+    measured by `count(line)`: lines ranked by BM25, each taken with its neighbours."""
+    keep: set[int] = set()
+    used = 0
+    order = [i for i, _ in rank(lines, question)] or list(range(len(lines)))
+    for i in order:
+        for j in (i, i - 1, i + 1):
+            if 0 <= j < len(lines) and j not in keep:
+                cost = count(lines[j]) + 1
+                if used + cost > budget:
+                    continue
+                keep.add(j)
+                used += cost
+    return [lines[i] for i in sorted(keep)]
