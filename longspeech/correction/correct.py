@@ -1,9 +1,10 @@
 """Full-text LLM correction of a transcript, each edit verified against the audio.
 
 The LLM reads the whole transcript, then corrects it a few sentences per chat turn (Chain of
-Correction); what it proposes is checked and applied in apply.py. The result is a new
-Transcript whose provenance lists every proposed edit ("corrections") and how the correction
-ran ("correction").
+Correction); what it proposes is checked and applied in apply.py. Turns are answered in
+batches (`turn_batch`) over the cache of their shared conversation; a turn's conversation
+holds the verified turns before its batch. The result is a new Transcript whose provenance
+lists every proposed edit ("corrections") and how the correction ran ("correction").
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Turn 1 carries the full recognised text (or, when it does not fit the context budget, a window
 of text around the segment being corrected) with the instruction; each later turn carries one
-segment of 1-5 sentences, and the corrected segments stay in the conversation. Transcript text
+segment of 1-5 sentences, and the corrected segments of earlier batches of turns stay in the
+conversation. Transcript text
 is speech to be proofread, never instructions: it is wrapped in <transcript>/<segment> tags,
 the system prompt says so, and angle brackets inside it are replaced so it cannot close a tag.
 """
