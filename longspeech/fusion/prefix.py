@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from ..llm.registry import LoadedLLM
+from ..llm.session import penalize
 from .bytes import LlmVocab
 from .tree import Node, TreeCache
 
@@ -36,17 +37,6 @@ class PrefixScore:
     n_tokens: int             # n: tokens of B's own tokenisation
     n_adj: int                # length normaliser
     terms: tuple[float, ...]  # the terms, in the order of the formula
-
-
-def penalize(logits: torch.Tensor, context: Sequence[int], penalty: float) -> torch.Tensor:
-    """Repetition penalty (CTRL, as transformers applies it) on the tokens of `context`."""
-    if penalty == 1.0 or not context:
-        return logits
-    idx = torch.tensor(sorted(set(context)), dtype=torch.long, device=logits.device)
-    sel = logits[idx]
-    logits = logits.clone()
-    logits[idx] = torch.where(sel > 0, sel / penalty, sel * penalty)
-    return logits
 
 
 def next_token_logprobs(logits: torch.Tensor, context: Sequence[int], temperature: float,

@@ -100,7 +100,8 @@ class ChatSession:
             logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos,
                                 past_key_values=cache, use_cache=True).logits[:, -1, :]
             if penalty is not None and penalty != 1.0:
-                logits = _penalised(logits, [seen[i] for i in rows], penalty)
+                logits = torch.stack([penalize(row, seen[i], penalty)
+                                      for row, i in zip(logits, rows)])
             nxt = logits.argmax(-1).tolist()
             going = []
             for j, (i, t) in enumerate(zip(rows, nxt)):
@@ -133,14 +134,15 @@ def _crop_to(cache: Any, length: int) -> None:
         cache.crop(-extra)    # transformers' crop takes the count of tokens to drop, negated
 
 
-def _penalised(logits: torch.Tensor, seen: list[list[int]], penalty: float) -> torch.Tensor:
-    """transformers' repetition penalty: seen tokens' logits divided (or, if negative,
-    multiplied) by the penalty."""
+def penalize(logits: torch.Tensor, context: Sequence[int], penalty: float) -> torch.Tensor:
+    """Repetition penalty (CTRL, as transformers applies it) on the tokens of `context`:
+    their logits divided by the penalty, or multiplied where negative."""
+    if penalty == 1.0 or not context:
+        return logits
+    idx = torch.tensor(sorted(set(context)), dtype=torch.long, device=logits.device)
+    sel = logits[idx]
     logits = logits.clone()
-    for i, toks in enumerate(seen):
-        idx = torch.tensor(sorted(set(toks)), device=logits.device)
-        row = logits[i, idx]
-        logits[i, idx] = torch.where(row < 0, row * penalty, row / penalty)
+    logits[idx] = torch.where(sel > 0, sel / penalty, sel * penalty)
     return logits
 
 

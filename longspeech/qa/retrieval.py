@@ -34,8 +34,7 @@ def rank(texts: Sequence[str], query: str) -> list[tuple[int, float]]:
     q = terms(query)
     if not q or not any(docs):
         return []
-    # rank_bm25 cannot index an empty document list entry; a placeholder never matches.
-    scores = BM25Okapi([d or ["\0"] for d in docs]).get_scores(q)
+    scores = BM25Okapi(docs).get_scores(q)
     qs = set(q)
     hits = [(i, float(scores[i])) for i, d in enumerate(docs) if qs & set(d)]
     return sorted(hits, key=lambda x: (-x[1], x[0]))
