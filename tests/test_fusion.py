@@ -411,3 +411,25 @@ def test_gfd_engine_decodes_the_language_it_is_given(tmp_path):
     hyp = " ".join(s["text"] for s in data["segments"])
     assert word_error_rate(text, hyp, english=False) < 0.35, hyp
     assert "estación" in hyp and "mañana" in hyp
+
+
+def test_int8_steps_score_hypotheses_as_float32_does():
+    """The int8 copy reads only the steps after a float32 prompt and keeps outlier channels in
+    float: per-token scores of SmolLM2 move by hundredths of a nat and the ranking holds."""
+    from longspeech.llm import load_llm
+
+    llm = load_llm("smollm2")
+    prompt = ("Glossary of names and terms in this meeting: Kubernetes, PostgreSQL, Siobhan. "
+              "Siobhan opened the meeting and asked about the database migration.")
+    hyps = [b" We deployed the service on Kubernetes last week.",
+            b" We deployed the service on Cubernetes last week.",
+            b" The customer data is stored in PostgreSQL.",
+            b" The customer data is stored in Postgres QL."]
+    scores = {}
+    for int8 in (False, True):
+        scorer = PrefixScorer(llm, int8_steps=int8)
+        scorer.reset(prompt)
+        scores[int8] = [s.logprob / s.n_adj for s in scorer.score(hyps)]
+    assert max(abs(a - b) for a, b in zip(scores[False], scores[True])) < 0.1
+    for s in scores.values():
+        assert s[0] > s[1] and s[2] > s[3]

@@ -23,6 +23,7 @@ import numpy as np
 from ..fusion import (DecodeResult, FusionOptions, PrefixScorer, WhisperAsr, fused_beam_search,
                       plain_beam_search)
 from ..llm.registry import LoadedLLM, load_llm
+from ..errors import InvalidOptionError
 from ..models.registry import EMBEDDED
 from ..types import Segment, Word
 from .alignment import align_words, teacher_forced
@@ -75,7 +76,13 @@ class GfdEngine:
             self._asr[opts.language or "en"] = asr
         self.scorer: PrefixScorer | None = None
         if f.weight > 0:
-            self.scorer = PrefixScorer(llm or load_llm(f.llm, opts.device, f.llm_dtype),
+            int8 = f.llm_dtype == "int8"
+            if int8 and opts.device != "cpu":
+                raise InvalidOptionError("the LLM's int8 steps run on the CPU; on a GPU use "
+                                         "llm_dtype float16 or bfloat16")
+            dtype = "float32" if int8 else f.llm_dtype
+            self.scorer = PrefixScorer(llm or load_llm(f.llm, opts.device, dtype),
+                                       int8_steps=int8,
                                        temperature=f.llm_temperature,
                                        repetition_penalty=f.repetition_penalty,
                                        penalty_window=f.penalty_window,
@@ -98,7 +105,8 @@ class GfdEngine:
         llm = self.scorer.llm if self.scorer else None
         return {"engine": "gfd", "model": self.opts.model, "sha256": m.sha256 if m else None,
                 "llm": llm.id if llm else None, "llm_sha256": llm.sha256 if llm else None,
-                "fusion_weight": self.fusion.weight, "beams": self.opts.beam_size}
+                "fusion_weight": self.fusion.weight, "llm_dtype": self.fusion.llm_dtype,
+                "beams": self.opts.beam_size}
 
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
         return self.plain.detect_language(samples)

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from ..llm.int8 import int8_copy
 from ..llm.registry import LoadedLLM
 from ..llm.session import penalize
 from .bytes import LlmVocab
@@ -62,8 +63,12 @@ class PrefixScorer:
     def __init__(self, llm: LoadedLLM, vocab: LlmVocab | None = None, *,
                  temperature: float = 1.7, repetition_penalty: float = 2.0,
                  penalty_window: int = 50, penalize_prompt: bool = False,
-                 max_prompt_tokens: int | None = None):
+                 max_prompt_tokens: int | None = None, int8_steps: bool = False):
+        """`int8_steps`: read each prompt in float32 and score hypotheses with an int8 copy
+        of the LLM (llm/int8.py; CPU only)."""
         self.llm = llm
+        self._steps_model = (int8_copy(llm.model, llm.tokenizer, llm.doc_start_id)
+                             if int8_steps else llm.model)
         self.vocab = vocab or LlmVocab.from_tokenizer(llm.tokenizer)
         self.temperature = temperature
         self.penalty = repetition_penalty
@@ -93,7 +98,8 @@ class PrefixScorer:
         model = self.llm.model
         # The previous prompt's cache is reused up to the first token that differs: a running
         # transcript that only grew costs just its new tokens.
-        self.tree = TreeCache(_llm_step(model), self.prompt_ids(prompt), dtype=model.dtype,
+        self.tree = TreeCache(_llm_step(model, self._steps_model), self.prompt_ids(prompt),
+                              dtype=model.dtype,
                               device=model.device, reuse=self.tree)
         root = self.tree.root
         self._remember(root, self._process(self.tree.root_logits, root))
@@ -197,11 +203,12 @@ class PrefixScorer:
             del self._dist[key]
 
 
-def _llm_step(model: Any):
+def _llm_step(model: Any, steps_model: Any):
+    """The prompt (no mask) runs through `model`, hypothesis steps through `steps_model`."""
     def step(ids: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor | None,
              cache: Any) -> tuple[torch.Tensor, Any]:
         with torch.inference_mode():
-            out = model(input_ids=ids, position_ids=pos, attention_mask=mask,
+            out = (model if mask is None else steps_model)(input_ids=ids, position_ids=pos, attention_mask=mask,
                         past_key_values=cache, use_cache=True,
                         logits_to_keep=1 if mask is None else 0)
         return out.logits[0], out.past_key_values
