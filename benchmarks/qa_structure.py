@@ -103,7 +103,7 @@ def build(d: Path, files: int, minutes: float) -> list[tuple[str, Path, dict]]:
 
     other_voices = (Voice("espeak", "en-us+m7", (("rate", 145.0), ("pitch", 40.0))),
                     DEFAULT_VOICES[5], DEFAULT_VOICES[6], DEFAULT_VOICES[7],
-                    Voice("espeak", "en-gb+f4", (("rate", 155.0), ("pitch", 65.0))))
+                    Voice("espeak", "en+f4", (("rate", 155.0), ("pitch", 65.0))))
     out = []
     for i in range(files):
         n = 2 + i % 3

@@ -67,6 +67,7 @@ class Segment:
     no_speech_prob: float | None = None
     compression_ratio: float | None = None
     temperature: float | None = None
+    decoder: str | None = None    # gfd engine: "gfd", "plain" (kept by its guard), "fallback"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ import numpy as np
 
 from ..fusion import (DecodeResult, FusionOptions, PrefixScorer, WhisperAsr, fused_beam_search,
                       plain_beam_search)
+from ..fusion.terms import Term, glossary_terms
+from ..fusion.whisper import WhisperSteps
 from ..llm.registry import LoadedLLM, load_llm
 from ..errors import InvalidOptionError
 from ..models.registry import EMBEDDED
@@ -75,13 +77,19 @@ class GfdEngine:
         if asr is not None:
             self._asr[opts.language or "en"] = asr
         self.scorer: PrefixScorer | None = None
+        self.llm_dtype: str | None = None
+        self._terms: dict[tuple[int, str], tuple[Term, ...]] = {}
         if f.weight > 0:
-            int8 = f.llm_dtype == "int8"
+            dtype = f.llm_dtype
+            if dtype == "auto":
+                dtype = "int8" if opts.device == "cpu" else "float32"
+            int8 = dtype == "int8"
             if int8 and opts.device != "cpu":
                 raise InvalidOptionError("the LLM's int8 steps run on the CPU; on a GPU use "
                                          "llm_dtype float16 or bfloat16")
-            dtype = "float32" if int8 else f.llm_dtype
-            self.scorer = PrefixScorer(llm or load_llm(f.llm, opts.device, dtype),
+            self.llm_dtype = dtype
+            self.scorer = PrefixScorer(llm or load_llm(f.llm, opts.device,
+                                                       "float32" if int8 else dtype),
                                        int8_steps=int8,
                                        temperature=f.llm_temperature,
                                        repetition_penalty=f.repetition_penalty,
@@ -105,21 +113,43 @@ class GfdEngine:
         llm = self.scorer.llm if self.scorer else None
         return {"engine": "gfd", "model": self.opts.model, "sha256": m.sha256 if m else None,
                 "llm": llm.id if llm else None, "llm_sha256": llm.sha256 if llm else None,
-                "fusion_weight": self.fusion.weight, "llm_dtype": self.fusion.llm_dtype,
+                "fusion_weight": self.fusion.weight, "llm_dtype": self.llm_dtype,
                 "beams": self.opts.beam_size}
 
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
         return self.plain.detect_language(samples)
 
-    def _search(self, asr: WhisperAsr, enc: Any, prefix: list[int], prompt: str
-                ) -> DecodeResult:
+    def terms(self, asr: WhisperAsr, glossary: str) -> tuple[Term, ...]:
+        """The glossary's rare words in this decoder's spelling."""
+        key = (id(asr), glossary)
+        if key not in self._terms:
+            self._terms[key] = glossary_terms(asr, glossary)
+        return self._terms[key]
+
+    def _search(self, asr: WhisperAsr, enc: Any, prefix: list[int], prompt: str,
+                glossary: str) -> DecodeResult:
+        """The fused search (the LLM reads `prompt`; `glossary`'s terms are offered); with a
+        guard, the plain one too (over the same decoder tree), kept instead when Whisper
+        alone finds the fused text far less likely."""
         f = self.fusion
-        if self.scorer is None:
+        steps = WhisperSteps(asr, enc, prefix)
+
+        def plain() -> DecodeResult:
             return plain_beam_search(asr, enc, prefix, beams=self.opts.beam_size,
                                      candidates_k=f.candidates, max_len_diff=f.max_len_diff,
-                                     floor=f.score_floor)
+                                     floor=f.score_floor, steps=steps)
+
+        if self.scorer is None:
+            return plain()
         self.scorer.reset(prompt)
-        return fused_beam_search(asr, enc, prefix, self.scorer, f, self.opts.beam_size)
+        fused = fused_beam_search(asr, enc, prefix, self.scorer, f, self.opts.beam_size,
+                                  steps=steps, terms=self.terms(asr, glossary))
+        if f.guard is not None:
+            base = plain()
+            if fused.asr_score < base.asr_score - f.guard:
+                base.guarded = True
+                return base
+        return fused
 
     def decode(self, samples: np.ndarray, asr_prompt: str | None = None,
                prompt: str | None = None, language: str = "en") -> DecodeResult:
@@ -127,7 +157,8 @@ class GfdEngine:
         asr = self.asr(language)
         enc = asr.encode([samples])
         prefix = asr.prefix(asr_prompt if self.fusion.asr_prompt else None)
-        return self._search(asr, enc, prefix, self.fusion.prompt if prompt is None else prompt)
+        prompt = self.fusion.prompt if prompt is None else prompt
+        return self._search(asr, enc, prefix, prompt, prompt)
 
     def _segments(self, chunk: ChunkAudio, language: str, asr_prompt: str | None,
                   prompt: str) -> list[Segment]:
@@ -135,7 +166,13 @@ class GfdEngine:
         enc = asr.encode([chunk.samples])
         prefix = asr.prefix(self.opts.prompt_text(asr_prompt if self.fusion.asr_prompt
                                                   else None))
-        res = self._search(asr, enc, prefix, prompt)
+        res = self._search(asr, enc, prefix, prompt, self.fusion.prompt)
+        # A search stopped by the decoder's length limit leaves no position for the EOT that
+        # scoring appends: such a text (a loop) is cut, then caught by the guards below.
+        room = asr.max_len - len(prefix) - 1
+        if len(res.tokens) > room:
+            res.tokens = res.tokens[:room]
+            res.text = asr.text(res.tokens)
         if not res.tokens:
             return []
         tok = asr.tokenizer
@@ -144,14 +181,17 @@ class GfdEngine:
                                 tok.no_speech, self._heads, frames)
         cr = compression_ratio(res.text)
         if needs_fallback(scored.avg_logprob, cr, scored.no_speech_prob, self.opts):
-            return self.plain.transcribe_batch([chunk], language)[0]
+            return [replace(s, decoder="fallback")
+                    for s in self.plain.transcribe_batch([chunk], language)[0]]
         if is_silence(scored.avg_logprob, scored.no_speech_prob, self.opts):
             return []
         c = chunk.chunk
         words = [Word(w["word"], c.start + w["start"], c.start + w["end"], w["probability"])
                  for w in align_words(scored, tok)]
-        return build_segments(c, words, res.text, self.opts, scored.avg_logprob,
-                              scored.no_speech_prob, cr, 0.0, chunk.samples)
+        made = "plain" if res.guarded or self.scorer is None else "gfd"
+        return [replace(s, decoder=made)
+                for s in build_segments(c, words, res.text, self.opts, scored.avg_logprob,
+                                        scored.no_speech_prob, cr, 0.0, chunk.samples)]
 
     def transcribe_batch(self, chunks: Sequence[ChunkAudio], language: str,
                          context: Sequence[str] = ()) -> list[list[Segment]]:

@@ -20,9 +20,10 @@ class FusionOptions:
 
     weight: float = 0.2
     llm: str = "smollm2"
-    # "bfloat16" halves the LLM's memory traffic on GPUs; "int8" (CPU) reads the prompt in
-    # float32 and scores hypotheses with an int8 copy, ~2x faster per step (llm/int8.py)
-    llm_dtype: str = "float32"
+    # "int8" (CPU) reads the prompt in float32 and scores hypotheses with an int8 copy, 1.7x
+    # faster a step (llm/int8.py); "bfloat16" halves the LLM's memory traffic on GPUs; "auto":
+    # int8 on the CPU, float32 elsewhere
+    llm_dtype: str = "auto"
     prompt: str = ""
     candidates: int = 5               # Whisper's top-k next tokens per beam
     llm_temperature: float = 1.7
@@ -33,6 +34,20 @@ class FusionOptions:
     max_len_diff: int = 20            # stop when beam lengths differ by more than this
     context_chars: int = 4000         # running transcript the LLM sees (500 suits Chinese)
     asr_prompt: bool = True           # condition Whisper on the previous chunk's text
+    # Where Whisper is sure the LLM has nothing to overrule: it reorders only hypotheses whose
+    # Whisper score per token is within this many nats of the best (0: plain search; None:
+    # the paper's fusion, the LLM reorders all).
+    acoustic_margin: float | None = 0.03
+    # The prompt's rare words are offered as continuations where Whisper finds their first
+    # token within this many nats of its best (None: off); at most term_limit a step.
+    term_margin: float | None = 5.0
+    term_limit: int = 4
+    # ... and the LLM may choose a hypothesis holding an offered term within this margin of
+    # Whisper's best score per token (at least acoustic_margin)
+    glossary_margin: float | None = 0.1
+    # A fused hypothesis whose Whisper score per token is more than this below the plain
+    # search's is replaced by the plain one (None: no guard).
+    guard: float | None = 0.2
 
     def validate(self) -> None:
         if not 0.0 <= self.weight <= 1.0:
@@ -43,7 +58,13 @@ class FusionOptions:
             raise InvalidOptionError("llm_temperature must be > 0")
         if self.repetition_penalty <= 0 or self.penalty_window < 0:
             raise InvalidOptionError("repetition_penalty must be > 0 and penalty_window >= 0")
-        if self.llm_dtype not in ("float32", "float16", "bfloat16", "int8"):
-            raise InvalidOptionError("llm_dtype is float32, float16, bfloat16 or int8")
+        if self.llm_dtype not in ("auto", "float32", "float16", "bfloat16", "int8"):
+            raise InvalidOptionError("llm_dtype is auto, float32, float16, bfloat16 or int8")
+        for name in ("acoustic_margin", "term_margin", "glossary_margin", "guard"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise InvalidOptionError(f"{name} must be >= 0 (or None to turn it off)")
+        if self.term_limit < 1:
+            raise InvalidOptionError("term_limit must be >= 1")
         if self.context_chars < 0 or self.max_len_diff < 0:
             raise InvalidOptionError("context_chars and max_len_diff must be >= 0")

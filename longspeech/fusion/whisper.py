@@ -85,12 +85,20 @@ class WhisperAsr:
 
 
 class WhisperSteps:
-    """One chunk's decoder: log-probabilities after any hypothesis, one call per step."""
+    """One chunk's decoder: log-probabilities after any hypothesis, one call per step.
+
+    The best TOP_KEPT next tokens after every node computed are remembered, so a second
+    search over the same chunk (the plain search beside a fused one) reuses the first's work.
+    """
+
+    TOP_KEPT = 16
 
     def __init__(self, asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int]):
         self.asr = asr
+        self.prefix_len = len(prefix)
         self.tree = TreeCache(_whisper_step(asr.model, encoder_out[:1]), prefix,
                               dtype=asr.model.dtype, device=asr.device)
+        self._top: dict[int, tuple[list[int], list[float]]] = {}
 
     def first(self) -> tuple[int, float]:
         """Greedy first token (begin-suppress and suppress lists applied) and its log-prob."""
@@ -105,7 +113,21 @@ class WhisperSteps:
         out = self.tree.compute(nodes)
         logits = torch.stack([out[id(n)] for n in nodes]).float()
         logits[:, self.asr.suppress] = -torch.inf
-        return torch.log_softmax(logits, dim=-1)
+        rows = torch.log_softmax(logits, dim=-1)
+        vals, ids = rows.topk(self.TOP_KEPT, dim=-1)
+        for n, v, i in zip(nodes, vals.tolist(), ids.tolist()):
+            self._top[id(n)] = (i, v)
+        return rows
+
+    def top(self, nodes: Sequence[Node], k: int) -> list[list[tuple[int, float]]]:
+        """The k most likely next tokens (token, log-prob) after each node, best first."""
+        if k > self.TOP_KEPT:
+            return [list(zip(i.tolist(), v.tolist()))
+                    for v, i in zip(*self.logprobs(nodes).topk(k, dim=-1))]
+        missing = list({id(n): n for n in nodes if id(n) not in self._top}.values())
+        if missing:
+            self.logprobs(missing)
+        return [list(zip(*self._top[id(n)]))[:k] for n in nodes]
 
 
 def _whisper_step(model: Any, encoder_out: torch.Tensor):

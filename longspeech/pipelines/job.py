@@ -353,7 +353,8 @@ class _Scheduler:
         assert m is not None
         segments = [s for c in m.chunks for s in self.state.load_chunk(rec.stem, c.index)]
         tr = Transcript(recording=m.recording, language=m.language or "und",
-                        segments=segments, provenance=provenance(rec.provenance, self.opts))
+                        segments=segments,
+                        provenance=provenance(rec.provenance, self.opts, segments))
         if rec.diarization is not None:
             from ..diarization import attribute_speakers, turns_to_annotation
 

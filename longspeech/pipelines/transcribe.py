@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
@@ -64,9 +65,15 @@ def settings(opts: TranscribeOptions) -> dict[str, Any]:
     return out
 
 
-def provenance(engine_provenance: dict[str, Any], opts: TranscribeOptions) -> dict[str, Any]:
-    """A transcript's provenance: the engine's models, the options, the library versions."""
-    return {"asr": engine_provenance, "options": settings(opts), "versions": library_versions()}
+def provenance(engine_provenance: dict[str, Any], opts: TranscribeOptions,
+               segments: Sequence[Segment] = ()) -> dict[str, Any]:
+    """A transcript's provenance: the engine's models, the options, the library versions,
+    and, where the engine says which decoder made each segment, how many each made."""
+    asr = dict(engine_provenance)
+    decoders = Counter(s.decoder for s in segments if s.decoder)
+    if decoders:
+        asr["segments_by_decoder"] = dict(sorted(decoders.items()))
+    return {"asr": asr, "options": settings(opts), "versions": library_versions()}
 
 
 def language_of(engine: Engine, fixed: str | None,
@@ -179,7 +186,7 @@ def transcribe_file(path: str | Path, engine: Engine, opts: TranscribeOptions | 
     lang = _LanguageState(engine, opts.asr.language)
     segments = list(iter_segments(path, engine, opts, progress, rec, lang))
     return Transcript(recording=rec, language=lang.resolve(None), segments=segments,
-                      provenance=provenance(engine.provenance(), opts))
+                      provenance=provenance(engine.provenance(), opts, segments))
 
 
 _ASR_FIELDS = {f.name for f in dataclasses.fields(AsrOptions)}
