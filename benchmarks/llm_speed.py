@@ -1,6 +1,8 @@
 """How fast the LLM stages run on this machine: correction and cascade answers, before
-(transformers' generate() over the whole chat at every call) and now (the session that
-reuses the cache of what calls share, and turns answered in batches).
+(transformers' generate() over the whole chat at every call), with the previous session (the
+cache of what calls share reused, copied once per reply of a batch, one token a forward
+pass) and now (the shared prompt's cache read by every reply without a copy, and tokens
+copied from the prompt checked several per pass).
 
 Correction runs on the transcript of a synthetic meeting (seed 910, used nowhere else):
 x realtime of the correction alone (LLM loaded), the edits it proposes and accepts, and
@@ -15,6 +17,7 @@ once the recording's encoder states are cached.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -27,6 +30,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WINDOW = 750           # speech vectors the speech-LM reads (the `ask` default)
+# `longspeech transcribe --correct` with the previous session, as a fresh process.
+PREVIOUS_JOB = """
+import sys
+sys.path.insert(0, %r)
+from llm_speed import previous_session
+from longspeech.cli import main
+with previous_session():
+    sys.argv = ["longspeech", "transcribe", sys.argv[1], "-o", sys.argv[2], "--no-resume",
+                "--correct"]
+    main()
+""" % str(Path(__file__).resolve().parent)
 QUESTIONS = ("Who talks about the budget?", "What did they decide about the report?",
              "Which city is mentioned?")
 
@@ -65,33 +79,54 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+@contextlib.contextmanager
+def previous_session():
+    """The session as it was before the shared-prompt attention and the prompt-lookup
+    drafts: the shared cache copied per reply, one token a forward pass."""
+    import longspeech.llm.session as session
+    import longspeech.llm.shared_prefix as shared_prefix
+
+    saved = session.DRAFT_TOKENS, shared_prefix.supports
+    session.DRAFT_TOKENS, shared_prefix.supports = 0, lambda model: False
+    try:
+        yield
+    finally:
+        session.DRAFT_TOKENS, shared_prefix.supports = saved
+
+
 def correction_rows(tr, audio: Path) -> list[dict]:
     import longspeech.correction.correct as correct
     from longspeech.correction import CorrectionOptions, correct_transcript
 
     rows = []
-    decisions = None
-    runs = (("before: transformers generate() per turn", 1, True),
-            ("session, turn_batch 1", 1, False),
-            ("session, turn_batch 8 (default)", 8, False))
-    for name, batch, old in runs:
+    decisions = {}
+    # (name, turn_batch, path, the run whose decisions it must repeat)
+    runs = (("before: transformers generate() per turn", 1, "generate", None),
+            ("session, turn_batch 1, cache copied, a token a pass", 1, "previous", 0),
+            ("session, turn_batch 1, shared prompt + drafts", 1, "now", 0),
+            ("session, turn_batch 8, cache copied, a token a pass", 8, "previous", None),
+            ("session, turn_batch 8, shared prompt + drafts (default)", 8, "now", 3))
+    for k, (name, batch, path, same_as) in enumerate(runs):
         saved = correct.generate_many
-        if old:
+        if path == "generate":
             correct.generate_many = old_many
         try:
-            t0 = time.perf_counter()
-            fixed = correct_transcript(tr, audio, replace(CorrectionOptions(), turn_batch=batch))
-            seconds = time.perf_counter() - t0
+            with previous_session() if path == "previous" else contextlib.nullcontext():
+                t0 = time.perf_counter()
+                fixed = correct_transcript(tr, audio, replace(CorrectionOptions(),
+                                                              turn_batch=batch))
+                seconds = time.perf_counter() - t0
         finally:
             correct.generate_many = saved
         recs = [(r["segment"], r["original"], r["corrected"], r["accepted"])
                 for r in fixed.provenance["corrections"]]
-        decisions = recs if decisions is None else decisions
+        decisions[k] = recs
         rows.append({"run": name, "seconds": round(seconds, 1),
                      "x_realtime": round(tr.recording.duration / seconds, 2),
                      "turns": fixed.provenance["correction"]["turns"],
                      "proposed": len(recs), "accepted": sum(r[3] for r in recs),
-                     "same_decisions_as_before": recs == decisions})
+                     "same_decisions_as": None if same_as is None else runs[same_as][0],
+                     "same_decisions": None if same_as is None else recs == decisions[same_as]})
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -103,20 +138,21 @@ def answer_rows(tr, audio: Path) -> list[dict]:
 
     load_llm("smollm2")
     rows = []
-    saved = cascade.generate
-    for name, old in (("cascade, before (transformers generate())", True),
-                      ("cascade, session", False)):
-        if old:
-            cascade.generate = lambda llm, m, max_new_tokens: transformers_reply(
-                llm, m, max_new_tokens)
+    saved = cascade.generate_many
+    for name, path in (("cascade, before (transformers generate())", "generate"),
+                       ("cascade, previous session", "previous"),
+                       ("cascade, session (shared prompt + drafts)", "now")):
+        if path == "generate":
+            cascade.generate_many = old_many
         try:
-            for q in QUESTIONS:
-                a = answer_cascade(tr, q, AskOptions())
-                rows.append({"run": name, "question": q, "seconds": round(a.seconds, 2),
-                             "answer": a.text})
-                print(json.dumps(rows[-1]), flush=True)
+            with previous_session() if path == "previous" else contextlib.nullcontext():
+                for q in QUESTIONS:
+                    a = answer_cascade(tr, q, AskOptions())
+                    rows.append({"run": name, "question": q, "seconds": round(a.seconds, 2),
+                                 "answer": a.text})
+                    print(json.dumps(rows[-1]), flush=True)
         finally:
-            cascade.generate = saved
+            cascade.generate_many = saved
     opts = AskOptions()
     answer_lslm(audio, QUESTIONS[0], WINDOW, opts)     # encodes and caches the states
     for q in QUESTIONS:
@@ -142,8 +178,11 @@ def main() -> None:
                        "--no-resume"])
         corrected = timed([str(BIN / "longspeech"), "transcribe", str(audio), "-o",
                            str(d / "corr"), "--no-resume", "--correct"])
+        with_previous = timed([sys.executable, "-c", PREVIOUS_JOB, str(audio), str(d / "prev")])
         job = {"plain_s": round(plain, 1), "with_correct_s": round(corrected, 1),
-               "ratio": round(corrected / plain, 2)}
+               "ratio": round(corrected / plain, 2),
+               "with_correct_previous_session_s": round(with_previous, 1),
+               "ratio_previous_session": round(with_previous / plain, 2)}
         print(json.dumps(job), flush=True)
         rows = correction_rows(transcribe(audio), audio)
         qa_audio = meeting(d, 911, a.qa_minutes, 4)

@@ -67,6 +67,66 @@ def test_replies_reuse_and_batching_never_change_a_reply(smollm2):
     assert generate(smollm2, convs[2], 16, repetition_penalty=1.5) == penalised
 
 
+def test_a_reply_that_repeats_its_prompt_takes_few_forward_passes(smollm2):
+    """A corrected sentence mostly repeats the one asked about: the tokens copied from the
+    prompt are checked several per forward pass, and the reply is still the greedy one."""
+    sentence = ("the quarterly budget was approved by the board on tuesday after a long "
+                "debate about the cost of the new office and the travel plans for the summer")
+    conv = [{"role": "user", "content": f"Repeat this sentence exactly: {sentence}"}]
+    expected = _transformers_greedy(smollm2, conv, 40)
+    calls = []
+    hook = smollm2.model.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        reply = generate_many(smollm2, [conv], [40])[0]
+    finally:
+        hook.remove()
+    assert reply == expected and sentence[:60] in reply.lower()
+    tokens = len(smollm2.tokenizer(reply)["input_ids"])
+    assert len(calls) <= tokens // 2, (len(calls), tokens)   # one token a pass: tokens + 1
+
+
+def _random_lm(kind: str):
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+    from longspeech.llm.registry import LoadedLLM
+
+    torch.manual_seed(3)
+    if kind == "llama":      # the shared-prompt attention
+        model = LlamaForCausalLM(LlamaConfig(
+            vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+            num_attention_heads=4, num_key_value_heads=2, eos_token_id=1, bos_token_id=0))
+    else:                    # an architecture without it: the cache is copied per reply
+        model = GPT2LMHeadModel(GPT2Config(vocab_size=64, n_embd=32, n_layer=2, n_head=4,
+                                           eos_token_id=1, bos_token_id=0))
+    with torch.no_grad():
+        model.lm_head.weight.mul_(8)       # peaky: replies repeat themselves, drafts get used
+    return LoadedLLM(model.eval(), None, kind, None, "test", 0)
+
+
+@pytest.mark.parametrize("kind", ["llama", "gpt2"])
+def test_batched_replies_equal_generate_on_any_architecture(kind):
+    import torch
+
+    from longspeech.llm.session import ChatSession
+
+    llm = _random_lm(kind)
+    common = [5, 9, 13, 17, 21, 25, 29, 33, 37, 41] * 3
+    prompts = [common + [7, 8], common + [11], common + [12, 13, 14, 15], [6] + common]
+    budgets = [20, 9, 25, 14]
+    expected = []
+    with torch.inference_mode():
+        for p, n in zip(prompts, budgets):
+            out = llm.model.generate(torch.tensor([p]), max_new_tokens=n, do_sample=False,
+                                     pad_token_id=0, eos_token_id=1)[0, len(p):].tolist()
+            expected.append(out[:out.index(1)] if 1 in out else out)
+    session = ChatSession(llm)
+    assert session.replies(prompts[:3], budgets[:3]) == expected[:3]    # a shared beginning
+    assert session.replies(prompts[::-1], budgets[::-1]) == expected[::-1]
+    assert [session.replies([p], [n])[0] for p, n in zip(prompts, budgets)] == expected
+    assert any(len(r) > 5 for r in expected)
+
+
 def test_a_reply_stops_where_its_reader_stops_reading(smollm2):
     conv = [{"role": "user", "content": "Describe the sea in one long sentence."}]
     full = generate_many(smollm2, [conv], [40])[0]
