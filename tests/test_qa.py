@@ -78,6 +78,8 @@ def test_questions_about_structure_are_computed_with_their_evidence():
                                                                         (65.0, "spk0")]
     a, ev = q("Who said that the budget report is due on Friday?")
     assert a.text == "spk1, at 00:04." and ev == [(4.5, "spk1")]
+    a, ev = q("Who talks about the budget report?")      # a speaker, not a sentence
+    assert a.text == "spk1, at 00:04." and ev == [(4.5, "spk1")]
     a, ev = q("When did someone mention the green bicycle?")
     assert a.text == "At 01:05 (spk0)." and ev == [(65.0, "spk0")]
     a, ev = q("What was said around minute 62?")

@@ -141,6 +141,13 @@ _WORKER_ENV = ("LONGSPEECH_CACHE", "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_OFFLINE"
 THREADS_PER_ACTOR = 2
 
 
+# Ray starts its workers at nice 15 so that its own services keep the CPU; stage actors at
+# that priority get a few percent of a core beside any ordinary process, so a job on a busy
+# machine would all but stop. They run at normal priority, as Ray runs a submitted job's
+# driver.
+WORKER_NICENESS = "0"
+
+
 def _worker_env() -> dict[str, str]:
     return {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
 
@@ -251,7 +258,8 @@ class RayRunner:
                 f"cluster has {cpus:g} CPUs and {gpus} GPUs: ask for fewer actors or add nodes")
         for name, spec, n, use_gpu in plans:
             threads = THREADS_PER_ACTOR if spec.cls.num_cpus >= 1 else 1
-            env = {**_worker_env(), "OMP_NUM_THREADS": str(threads)}
+            env = {**_worker_env(), "OMP_NUM_THREADS": str(threads),
+                   "RAY_worker_niceness": WORKER_NICENESS}
             actor = ray.remote(_StageActor).options(
                 num_cpus=spec.cls.num_cpus, num_gpus=1 if use_gpu else 0,
                 runtime_env={"env_vars": env},

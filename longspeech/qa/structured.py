@@ -114,8 +114,9 @@ _RULES: list[tuple[re.Pattern, Callable[[Transcript, re.Match], Computed | None]
                 r"voices|participants)\b", _I), _count),
     (re.compile(r"\bhow (?:long|much time|many (?:seconds|minutes))\b.*?\b(?:did|does|has)\s+"
                 r"(?P<who>.+?)\s+(?:talk|speak|spend talking|spend speaking)", _I), _talk_time),
-    (re.compile(r"^\s*who (?:said|says|mentioned|mentions|asked|asks)\s+(?P<what>.+?)\??\s*$",
-                _I), _who_said),
+    (re.compile(r"^\s*who (?:said|says|mentioned|mentions|asked|asks|brought up|brings up|"
+                r"(?:talked|talks|spoke|speaks) (?:about|of)|discussed|discusses)\s+"
+                r"(?P<what>.+?)\??\s*$", _I), _who_said),
     # "when" about the recording's moment (said, mentioned...), not a date in its content
     (re.compile(r"^\s*(?:when|at what (?:time|point|moment))\b(?P<what>.*\b(?:say|said|says|"
                 r"mention|mentions|mentioned|talk|talks|talked|discuss|discusses|discussed|"
