@@ -102,8 +102,7 @@ class ChatSession:
         pos = pos.to(dev)
         split = shared > 0 and shared_prefix.supports(self.model)
         if split:    # the shared tokens' cache is read by every reply, never copied
-            cache: Any = shared_prefix.SharedPrefixCache(self.cache, b,
-                                                         width + max(max_new_tokens))
+            cache: Any = shared_prefix.SharedPrefixCache(self.cache, width + max(max_new_tokens))
         else:
             cache = self.cache if b == 1 else copy.deepcopy(self.cache)
             if b > 1:

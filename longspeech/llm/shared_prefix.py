@@ -41,9 +41,9 @@ class SharedPrefixCache:
     """What a model's forward needs of a cache: the shared prompt's cache, read only, and
     a buffer per layer for the replies' own tokens."""
 
-    def __init__(self, prefix: Any, batch: int, capacity: int):
+    def __init__(self, prefix: Any, capacity: int):
         self.shared = [(layer.keys, layer.values) for layer in prefix.layers]
-        self.batch, self.capacity = batch, capacity
+        self.capacity = capacity   # own tokens first reserved per layer (grown if needed)
         self.own: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * len(self.shared)
         self.lengths = [0] * len(self.shared)
 
