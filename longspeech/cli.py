@@ -421,6 +421,7 @@ def ask_cmd(
     method: Annotated[str, typer.Option(help="lslm compression: fusion, mostsim, avgpool or random")] = "fusion",
     model: Annotated[str, typer.Option(help="embedded, or a Qwen2-Audio hub id / local dir")] = "embedded",
     transcript: Annotated[Optional[Path], typer.Option(help="cascade: a transcript JSON to read instead of transcribing")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="The recording's HTML report: each evidence line gets a link that opens it at that moment (default: the transcript's .html beside it, when there is one)")] = None,
     batch: Annotated[Optional[Path], typer.Option(help='A job: a JSON list of {"path", "question"} answered into -o OUT (OUT/answers.json)')] = None,
     output_dir: Annotated[Optional[Path], typer.Option("-o", "--out", help="--batch: the job's output directory")] = None,
     runner: Annotated[str, typer.Option(help="--batch: auto (ray when --address or RAY_ADDRESS names a cluster, else local), local or ray")] = "auto",
@@ -465,9 +466,15 @@ def ask_cmd(
     except LongspeechError as e:
         _fail(e)
     out.print(a.text, markup=False)
+    beside = transcript.with_suffix(".html") if transcript is not None else None
+    page = report or (beside if beside is not None and beside.is_file() else None)
     for e in a.evidence:
         who = f" {e.speaker}:" if e.speaker else ""
-        out.print(f"  [{_clock(e.start)}]{who} {e.text}", markup=False, highlight=False)
+        out.print(f"  [{_clock(e.start)}]{who} {e.text}", markup=False, highlight=False,
+                  soft_wrap=True)
+        if page is not None:    # whole, so a terminal can open it
+            out.print(f"    {page.resolve().as_uri()}#t={e.start:.2f}", markup=False,
+                      highlight=False, soft_wrap=True)
     if a.supported is False:
         console.print("[yellow]no passage of the transcript holds this answer: it may be "
                       "a guess[/yellow]")

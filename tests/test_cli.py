@@ -100,6 +100,11 @@ def test_bad_input_gives_one_clear_line(args, status, says, files, transcript, t
     assert says in err, proc.stderr
 
 
+def _clock_seconds(clock: str) -> float:
+    minutes, seconds = clock.split(":")
+    return 60 * int(minutes) + float(seconds)
+
+
 def test_good_input_through_every_command(files, transcript, tmp_path):
     listed = run("models", "list")
     assert listed.returncode == 0 and "tiny.en" in listed.stdout
@@ -110,9 +115,16 @@ def test_good_input_through_every_command(files, transcript, tmp_path):
     assert rttm.returncode == 0, rttm.stderr
     assert (tmp_path / "d" / "x].rttm").read_text().startswith("SPEAKER x]")
     ask = run("ask", "--mode", "cascade", "--transcript", str(transcript),
-              "What should you ask?")
+              "What should you ask?", "--report", str(html))
     assert ask.returncode == 0, ask.stderr
-    assert ask.stdout.strip()
+    # the evidence line, then a link that opens the report at its moment
+    lines = ask.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines)
+              if line.startswith("  [") and "ask not what your country" in line.lower())
+    seconds = lines[at].split("]")[0].split("[")[1]
+    assert lines[at + 1].strip().startswith(html.resolve().as_uri() + "#t=")
+    link_t = float(lines[at + 1].split("#t=")[1])
+    assert _clock_seconds(seconds) == pytest.approx(link_t, abs=1.0)
 
 
 # -- the options a Whisper / WhisperX user reaches for -----------------------------------------

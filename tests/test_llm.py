@@ -127,6 +127,26 @@ def test_batched_replies_equal_generate_on_any_architecture(kind):
     assert any(len(r) > 5 for r in expected)
 
 
+def test_line_likelihoods_read_in_a_batch_equal_each_line_read_alone(smollm2):
+    """The shared prefix cache and padding of a batch change no line's log-probability."""
+    import torch
+
+    from longspeech.llm.likelihood import continuation_logprobs
+
+    tok = smollm2.tokenizer
+    prefix = tok("Lines from a meeting:\n-").input_ids
+    lines = [tok(" " + t, add_special_tokens=False).input_ids for t in
+             ("Budget approved.", "We meet again on Thursday at noon in the big room.", "Yes.")]
+    batched = continuation_logprobs(smollm2, prefix, lines, batch=3)
+    for line, got in zip(lines, batched):
+        ids = torch.tensor([prefix + line])
+        with torch.inference_mode():
+            logp = torch.log_softmax(smollm2.model(ids).logits[0].float(), dim=-1)
+        alone = sum(logp[len(prefix) - 1 + k, t].item() for k, t in enumerate(line))
+        assert got == pytest.approx(alone, abs=1e-3)
+    assert batched[2] > batched[1]       # a short common line is likelier than a long one
+
+
 def test_a_reply_stops_where_its_reader_stops_reading(smollm2):
     conv = [{"role": "user", "content": "Describe the sea in one long sentence."}]
     full = generate_many(smollm2, [conv], [40])[0]

@@ -1,10 +1,10 @@
 """The `pipeline` system for BLAB: answers computed from a Transcript, not guessed by a model.
 
 Word times, speaker turns and the duration are data in a Transcript, so localization,
-counting and duration questions become lookups. Span questions (advertisements, names) and
-the emotion questions use rules over the transcript text: advertisement cue phrases and the
-brand they introduce, capitalised names inside sentences, and an emotion lexicon. Every
-answer is written the way the official scorer parses it.
+counting and duration questions become lookups. Advertisements are found by the evidence in
+blab_ads (the LLM's judgement of promotional language against the recording's own register,
+cue phrases, a repeated brand, one voice); names are capitalised words inside sentences;
+emotions come from a lexicon. Every answer is written the way the official scorer parses it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ from ..synth.numbers import clock, ordinal, spell, year
 from ..types import Segment, Transcript
 
 _STRIP = re.compile(r"[^\w'-]")
-AD_CUES = ("brought to you by", "sponsored by", "support for this", "promo code",
-           "discount", "free trial", "percent off", "free quote", "free delivery",
-           "use the code", "special offer", "order your", "visit ")
-_BRAND = re.compile(r"(?:brought to you by|sponsored by|comes from)\s+((?:[A-Z][\w']+\s?){1,3})")
 EMOTION_WORDS = {
     "anger": ("furious", "angry", "annoyed", "mad", "outraged", "irritated"),
     "joy": ("happy", "delighted", "thrilled", "wonderful", "joy", "love", "glad"),
@@ -126,21 +122,21 @@ def _sentences(tr: Transcript) -> list[Segment]:
     return [s for s in tr.segments if s.text.strip()]
 
 
-def ad_spans(tr: Transcript, max_gap: float = 4.0) -> list[tuple[float, float, str]]:
-    """Advertisement spans: segments with a cue phrase or naming a brand that a cue
-    introduced, joined when they follow each other within max_gap seconds."""
-    segs = _sentences(tr)
-    brands = {m.group(1).strip() for s in segs for m in _BRAND.finditer(s.text)}
-    flagged = [s for s in segs if any(c in s.text.lower() for c in AD_CUES)
-               or any(b in s.text for b in brands)]
-    spans: list[list] = []
-    for s in flagged:
-        if spans and s.start - spans[-1][1] <= max_gap:
-            spans[-1][1] = max(spans[-1][1], s.end)
-            spans[-1][2] += " " + s.text.strip()
-        else:
-            spans.append([s.start, s.end, s.text.strip()])
-    return [(a, b, t) for a, b, t in spans]
+_AD_MEMO: dict[int, tuple[Transcript, list[tuple[float, float, str]]]] = {}
+
+
+def ad_spans(tr: Transcript) -> list[tuple[float, float, str]]:
+    """The transcript's advertisements (blab_ads.ad_spans with the embedded LLM), worked out
+    once per transcript: three tasks ask about them."""
+    from ..llm.registry import load_llm
+    from .blab_ads import ad_spans as find
+
+    memo = _AD_MEMO.get(id(tr))
+    if memo is None or memo[0] is not tr:
+        if len(_AD_MEMO) > 64:
+            _AD_MEMO.clear()
+        memo = _AD_MEMO[id(tr)] = (tr, find(tr, load_llm()))
+    return memo[1]
 
 
 def advertisement_localization(tr: Transcript) -> str:

@@ -1,8 +1,14 @@
 """BLAB-style long recordings with exact ground truth for all eight tasks, made offline.
 
 A recording is a synthetic meeting (longspeech.synth: 2-5 voices, known words and times)
-into which passages are spliced between turns: an advertisement read by the first speaker,
-and emotional remarks whose emotion is carried by their words. No emotional TTS exists
+into which passages are spliced between turns: an advertisement, and emotional remarks whose
+emotion is carried by their words.
+
+Advertisements come in styles (AD_STYLES): read by the host (the first voice) or an inserted
+spot read by a voice heard nowhere else, opening with a sponsor cue or not. Each style has its
+own texts and brands. TUNED_STYLES are the ones advertisement detection was tuned on;
+HELD_BACK_STYLES are only for reporting, so a score on them says how detection does on
+wording it has never seen. No emotional TTS exists
 offline, so emotion is in the content only, never in the voice; the emotion tasks here test
 understanding of what is said, not of how it sounds.
 
@@ -26,10 +32,12 @@ from ..files import atomic_write_text
 from ..synth import DEFAULT_CACHE, RecordingSpec, make_recording, write_recording
 from ..synth.corpus import NAMES
 from ..synth.recording import PlacedSentence, SyntheticRecording
+from ..synth.voices import DEFAULT_VOICES
 from .blab import MINI_SECONDS, TASKS
 
 
-ADS = (
+# Host-read, opening with a sponsor cue (tuned).
+HOST_CUED = (
     ("This episode is brought to you by Brightwave Coffee.",
      "Use the promo code morning for twenty percent off your first order.",
      "Visit Brightwave Coffee online today and taste the difference."),
@@ -40,6 +48,50 @@ ADS = (
      "Sleep better tonight with a hundred night free trial and free delivery.",
      "Order your Lumen Mattress now with our special discount code."),
 )
+# An inserted spot in its own voice, no sponsor cue (tuned).
+SPOT_PLAIN = (
+    ("Tired of cold coffee by the middle of the morning?",
+     "The Thermora travel mug keeps every drink hot for twelve hours.",
+     "Get yours today at thermora dot com for half the usual price."),
+    ("Your lawn deserves better.",
+     "Greenleaf feeds the grass and fights the weeds in a single step.",
+     "Greenleaf garden care, available at every hardware store near you."),
+    ("Moving house this summer?",
+     "Swift Van Rentals has vans of every size and friendly drivers on call.",
+     "Book online and save on your next move with Swift Van Rentals."),
+)
+# Host-read, no sponsor cue and none of the tuned styles' selling phrases (held back).
+HOST_PLAIN = (
+    ("Quick break before we go on.",
+     "I have been cooking with the Saffra meal kit all month and it has changed my evenings.",
+     "Every box comes with fresh ingredients and simple recipes, ready in twenty minutes.",
+     "Head to saffra dot com and your first box costs nothing."),
+    ("Let me tell you about something I really like.",
+     "Pinecrest running shoes are light, soft and made to last for hundreds of miles.",
+     "Runners around the country have switched, and you can try a pair for thirty days.",
+     "Pinecrest, because every mile matters."),
+    ("Before we continue, a few words about Kelvo.",
+     "Kelvo is the banking app that sends your money abroad in seconds with no hidden fees.",
+     "Download Kelvo on your phone today and your first transfer is on us."),
+)
+# An inserted spot in its own voice, opening with cues the tuned styles never use (held back).
+SPOT_CUED = (
+    ("And now a message from our partners.",
+     "At Glendale Dental we make every appointment calm and painless.",
+     "Book a checkup this week and bring the whole family.",
+     "Glendale Dental, smiles for life."),
+    ("This segment is made possible by Orbix Internet.",
+     "Fast fiber for your home with no contracts and no surprises.",
+     "Call Orbix today and switch in one afternoon."),
+    ("A word from our sponsor.",
+     "Marlow Tea brings you leaves picked by hand in the hills.",
+     "Find Marlow Tea in your local store this season."),
+)
+# style -> (who reads it, texts)
+AD_STYLES = {"host_cued": ("host", HOST_CUED), "spot_plain": ("spot", SPOT_PLAIN),
+             "host_plain": ("host", HOST_PLAIN), "spot_cued": ("spot", SPOT_CUED)}
+TUNED_STYLES = ("host_cued", "spot_plain")
+HELD_BACK_STYLES = ("host_plain", "spot_cued")
 EMOTIONS = {
     "anger": ("I am absolutely furious that the {x} was late again.",
               "Honestly this makes me so angry, nobody fixed the {x}.",
@@ -70,7 +122,7 @@ class BlabRecording:
     duration: float
     speakers: int
     words: list[dict[str, Any]]              # {"word","start","end","ad","entity"}
-    ad: dict[str, Any]                       # {"text","start","end"}
+    ad: dict[str, Any]                       # {"text","start","end","style"}
     emotions: list[tuple[str, str, float]]   # (emotion, topic, start) per remark
     first_talk: float                        # seconds the first voice heard speaks
 
@@ -103,14 +155,25 @@ def _splice(rec: SyntheticRecording, after: int, label: str, texts: Sequence[str
                               rec.noise_gain)
 
 
-def make_blab_recording(seed: int, minutes: float, out_dir: Path, stem: str) -> BlabRecording:
-    """Render one item's audio (flac) and return its ground truth."""
+def make_blab_recording(seed: int, minutes: float, out_dir: Path, stem: str,
+                        style: str = "host_cued") -> BlabRecording:
+    """Render one item's audio (flac) and return its ground truth. `style` is a key of
+    AD_STYLES; a spot's voice is one more speaker, heard only in the advertisement."""
+    if style not in AD_STYLES:
+        raise InvalidOptionError(f"unknown advertisement style {style!r}; choose from "
+                                 f"{', '.join(AD_STYLES)}")
     rng = random.Random(f"longspeech.blab:{seed}")
-    speakers = rng.randint(2, 5)
-    rec = make_recording(RecordingSpec(seed=seed, duration=minutes * 60, speakers=speakers,
+    meeting = rng.randint(2, 5)
+    rec = make_recording(RecordingSpec(seed=seed, duration=minutes * 60, speakers=meeting,
                                        gap=(0.4, 1.5)))
     labels = sorted(rec.voices)
-    ad_texts = ADS[rng.randrange(len(ADS))]
+    reader, texts = AD_STYLES[style]
+    ad_texts = texts[rng.randrange(len(texts))]
+    ad_voice = labels[0]
+    if reader == "spot":
+        ad_voice = f"spk{meeting}"
+        rec = replace(rec, voices={**rec.voices, ad_voice: DEFAULT_VOICES[meeting]})
+    speakers = len(rec.voices)
     n = len(rec.sentences)
     # Emotional remarks: counts differ per emotion, so a ranking by frequency is defined.
     chosen = rng.sample(sorted(EMOTIONS), 3)
@@ -125,14 +188,14 @@ def make_blab_recording(seed: int, minutes: float, out_dir: Path, stem: str) -> 
                                          zip([x for x in slots if x != ad_slot], remarks)]
     for slot, kind, remark in sorted(inserts, key=lambda t: -t[0]):  # back to front
         if kind == "ad":
-            rec = _splice(rec, slot, labels[0], ad_texts)
+            rec = _splice(rec, slot, ad_voice, ad_texts)
         else:
             emo, topic = remark
             text = rng.choice(EMOTIONS[emo]).format(x=topic)
-            rec = _splice(rec, slot, labels[rng.randrange(speakers)], [text])
+            rec = _splice(rec, slot, labels[rng.randrange(meeting)], [text])
     # Later splices moved earlier ones: find the passages again by their text.
     ad_set = set(ad_texts)
-    ad_sents = [s for s in rec.sentences if s.text in ad_set and s.speaker == labels[0]]
+    ad_sents = [s for s in rec.sentences if s.text in ad_set and s.speaker == ad_voice]
     ad_sents = sorted(ad_sents, key=lambda s: s.start)[:len(ad_texts)]
     emotions = []
     for s in rec.sentences:
@@ -161,7 +224,7 @@ def make_blab_recording(seed: int, minutes: float, out_dir: Path, stem: str) -> 
             run = (run or []) + [s]
     paths = write_recording(rec, out_dir, stem, audio_format="flac")
     ad = {"text": " ".join(s.text for s in ad_sents), "start": ad_sents[0].start,
-          "end": ad_sents[-1].end}
+          "end": ad_sents[-1].end, "style": style}
     return BlabRecording(paths.audio.name, round(rec.duration, 3), speakers, words, ad,
                          sorted(emotions, key=lambda e: e[2]), round(first_talk, 3))
 
@@ -197,9 +260,11 @@ def _word_question(targets: Sequence[str]) -> str:
 
 
 def questions(r: BlabRecording, seed: int) -> dict[str, list[dict[str, Any]]]:
-    """The items of every task for this recording: several questions for word
-    localization, event duration (one in seconds, one in minutes) and emotion reasoning,
-    so that scoring is exercised where one recording has more than one item."""
+    """The items of every task for this recording: several questions for event duration
+    (one in seconds, one in minutes) and emotion reasoning, so that scoring is exercised where
+    one recording has more than one item. Word localization asks one question of ten words:
+    the official scorer joins its items by recording alone, so two items of one recording
+    would each be scored against both answers."""
     rng = random.Random(f"longspeech.blab.q:{seed}")
     out: dict[str, list[dict[str, Any]]] = {}
     counts: dict[str, int] = {}
@@ -216,7 +281,7 @@ def questions(r: BlabRecording, seed: int) -> dict[str, list[dict[str, Any]]]:
         _item(r, _word_question(targets),
               [{"word": w["word"], "start": w["start"], "end": w["end"]} for w in r.words
                if w["word"] in targets])
-        for targets in (pool[:5], pool[5:])]
+        for targets in (pool,)]
     out["advertisement_localization"] = [_item(
         r, "Locate the advertisement segments in this audio. Answer with a JSON list of "
            'objects with keys "advertisement", "start" and "end" (seconds).',
@@ -277,8 +342,10 @@ def _permutations(xs: list[str]) -> list[tuple[str, ...]]:
 
 
 def make_synthetic_blab(out_dir: str | Path, n: int, minutes: float, seed: int = 0,
-                        tasks: Sequence[str] = TASKS) -> dict[str, Path]:
+                        tasks: Sequence[str] = TASKS,
+                        styles: Sequence[str] = tuple(AD_STYLES)) -> dict[str, Path]:
     """Write n recordings to OUT/audio and one annotation file per task to OUT/annotations.
+    Recording i carries an advertisement of style styles[(seed + i) % len(styles)].
 
     Existing audio with the same name is kept (rendering is deterministic), so a rerun only
     writes what is missing.
@@ -289,11 +356,12 @@ def make_synthetic_blab(out_dir: str | Path, n: int, minutes: float, seed: int =
         stem = f"blab_{seed + i:04d}"
         gt_file = out / "ground_truth" / f"{stem}.json"
         saved = json.loads(gt_file.read_text()) if gt_file.exists() else {}
+        style = styles[(seed + i) % len(styles)]
         if set(saved) == set(BlabRecording.__dataclass_fields__) and \
-                (out / "audio" / f"{stem}.flac").exists():
+                saved["ad"].get("style") == style and (out / "audio" / f"{stem}.flac").exists():
             rec = BlabRecording(**saved)
         else:
-            rec = make_blab_recording(seed + i, minutes, out / "audio", stem)
+            rec = make_blab_recording(seed + i, minutes, out / "audio", stem, style)
             atomic_write_text(gt_file, json.dumps(rec.__dict__) + "\n")
         qs = questions(rec, seed + i)
         for t in tasks:
