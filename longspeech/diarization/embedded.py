@@ -14,6 +14,7 @@ from .clustering import cluster
 from .encoder import WEIGHTS_SHA256, SpeakerEncoder
 from .options import DiarizationOptions
 from .resegment import to_annotation
+from .edges import follow_speech
 from .windows import DIARIZATION_VAD, WindowEmbeddings, embed_windows
 
 
@@ -67,4 +68,7 @@ class EmbeddedBackend:
         self.last_estimated_speakers = found.estimated
         ann = to_annotation(windows, found.centroids, frame=options.frame,
                             smoothing=options.smoothing, min_turn=options.min_turn, uri=uri)
+        if options.edge_margin_db is not None:
+            ann = follow_speech(ann, windows.levels, windows.level_seconds,
+                                options.edge_margin_db)
         return relabel_by_first_appearance(ann)

@@ -9,13 +9,14 @@ default 0.75 s hop).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..audio import SampleQueue, SpeechDetector, VadOptions, probe, stream
 from ..audio.decode import close_iterator
 from ..types import Recording
+from .edges import LEVEL_FRAME, LevelMeter
 from .encoder import FRAME_HOP, SAMPLE_RATE, SpeakerEncoder
 
 FRAME_SECONDS = FRAME_HOP / SAMPLE_RATE
@@ -38,6 +39,9 @@ class WindowEmbeddings:
     ends: np.ndarray         # (n,) float64
     region: np.ndarray       # (n,) int64 index into regions
     vectors: np.ndarray      # (n, 256) float32
+    # (f,) float32 sound level (dB) of every LEVEL_FRAME samples: where turns fade out
+    levels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    level_seconds: float = LEVEL_FRAME / SAMPLE_RATE
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -75,6 +79,7 @@ def embed_windows(path: str, encoder: SpeakerEncoder, *, window: float = 1.5,
     frame_counts: list[np.ndarray] = []
     buf = SampleQueue()
     det = SpeechDetector(vad)
+    meter = LevelMeter()
 
     def handle(spans: list[tuple[float, float]]) -> None:
         for s, e in spans:
@@ -106,6 +111,7 @@ def embed_windows(path: str, encoder: SpeakerEncoder, *, window: float = 1.5,
     try:
         for block in blocks:
             buf.append(block)
+            meter.push(block)
             done += len(block)
             handle(det.push(block))
             buf.forget_before(int(det.settled * SAMPLE_RATE))
@@ -118,7 +124,7 @@ def embed_windows(path: str, encoder: SpeakerEncoder, *, window: float = 1.5,
     if not starts:
         return WindowEmbeddings(rec, np.asarray(regions, np.float64).reshape(-1, 2),
                                 np.zeros(0), np.zeros(0), np.zeros(0, np.int64),
-                                np.zeros((0, 256), np.float32))
+                                np.zeros((0, 256), np.float32), meter.levels())
     # regions arrive in time order and each region's windows in start order: no sort needed
     st = np.concatenate(starts)
     starts.clear()   # free the per-region arrays before the next copies
@@ -129,4 +135,5 @@ def embed_windows(path: str, encoder: SpeakerEncoder, *, window: float = 1.5,
     ok = np.isfinite(vec).all(axis=1)   # an all-silent window has no direction
     if not ok.all():
         st, en, ri, vec = st[ok], en[ok], ri[ok], vec[ok]
-    return WindowEmbeddings(rec, np.asarray(regions, np.float64).reshape(-1, 2), st, en, ri, vec)
+    return WindowEmbeddings(rec, np.asarray(regions, np.float64).reshape(-1, 2), st, en, ri, vec,
+                            meter.levels())
