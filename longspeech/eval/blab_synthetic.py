@@ -2,15 +2,15 @@
 
 A recording is a synthetic meeting (longspeech.synth: 2-5 voices, known words and times)
 into which passages are spliced between turns: an advertisement, and emotional remarks whose
-emotion is carried by their words.
+emotion is carried by their words. No emotional TTS exists offline, so emotion is in the
+content only, never in the voice; the emotion tasks here test understanding of what is said,
+not of how it sounds.
 
 Advertisements come in styles (AD_STYLES): read by the host (the first voice) or an inserted
 spot read by a voice heard nowhere else, opening with a sponsor cue or not. Each style has its
 own texts and brands. TUNED_STYLES are the ones advertisement detection was tuned on;
 HELD_BACK_STYLES are only for reporting, so a score on them says how detection does on
-wording it has never seen. No emotional TTS exists
-offline, so emotion is in the content only, never in the voice; the emotion tasks here test
-understanding of what is said, not of how it sounds.
+wording it has never seen.
 
 Annotations are written in the official BLAB layout (one JSON list per task; fields
 video_url, audio, question, answer_type, groundtruth, correct_option), so the official
