@@ -13,6 +13,9 @@ REALSPEECH = Path(__file__).resolve().parent / "data" / "realspeech"
 # Real Dutch two-voice dialogues, kept with the benchmarks that score them.
 DIALOGUES_NL = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "dialogues_nl"
 JFK = REALSPEECH / "clips_en" / "npm_whisper_cpp_jfk__jfk.flac"
+# One minute of one real voice recorded over many sessions (README: source and licence).
+ONE_VOICE_SESSIONS = (REALSPEECH / "single_voice"
+                      / "deb_asterisk_prompt_fr_armelle__prompts_240s_60s.flac")
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
 

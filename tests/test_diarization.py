@@ -357,6 +357,17 @@ def test_a_real_single_speaker_clip_gives_one_speaker(backend):
     assert ann.get_timeline().support().duration() > 0.6 * sf.info(str(JFK)).duration
 
 
+
+def test_one_real_voice_recorded_over_many_sessions_is_one_speaker(backend):
+    """Telephone prompts of one voice actor: its clusters differ as much as one voice does
+    from session to session, and are merged into one speaker."""
+    from .speech import ONE_VOICE_SESSIONS
+
+    ann = backend.diarize(str(ONE_VOICE_SESSIONS), DiarizationOptions())
+    assert ann.labels() == ["SPEAKER_00"]
+    assert ann.get_timeline().support().duration() > 30
+
+
 # -- turn edges --------------------------------------------------------------------------------
 
 def _levels(spans: list[tuple[float, float, float]], floor: float, seconds: float = 8.0,

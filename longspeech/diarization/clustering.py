@@ -187,7 +187,7 @@ def _fold(vectors: np.ndarray, centroids: np.ndarray, lo: int, min_fraction: flo
 
 
 def cluster(vectors: np.ndarray, *, bounds: tuple[int, int | None], method: str = "spectral",
-            threshold: float = 0.3, min_fraction: float = 0.02, merge_similarity: float = 0.9,
+            threshold: float = 0.3, min_fraction: float = 0.02, merge_similarity: float = 0.85,
             max_windows: int = 1000, refine_steps: int = 5) -> Clusters:
     """Labels for every row of `vectors` (unit vectors) with a speaker count in `bounds`."""
     n = len(vectors)
