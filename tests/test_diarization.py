@@ -208,6 +208,8 @@ def test_transcribed_dialog_gets_speakers(backend, dialog, ct2_engine):
     assert tr.speakers == ["SPEAKER_00", "SPEAKER_01"]
     assert tr.provenance["diarization"]["backend"] == "embedded"
     assert tr.provenance["diarization"]["num_speakers"] == 2
+    count = tr.provenance["diarization"]["speaker_count"]
+    assert count["speakers"] == 2 and count["confidence"] == "high"
     ref_words = _ref_words(dialog)
     pairs = []
     for w in tr.words:
@@ -366,6 +368,24 @@ def test_one_real_voice_recorded_over_many_sessions_is_one_speaker(backend):
     ann = backend.diarize(str(ONE_VOICE_SESSIONS), DiarizationOptions())
     assert ann.labels() == ["SPEAKER_00"]
     assert ann.get_timeline().support().duration() > 30
+    assert backend.last_count["confidence"] == "high"
+
+
+def test_a_count_is_unsure_where_two_speakers_are_nearly_alike_or_one_barely_talks():
+    from longspeech.diarization.count_confidence import count_confidence
+
+    ann = Annotation(uri="x")
+    ann[Span(0, 50)] = "A"
+    ann[Span(50, 100)] = "B"
+    apart = np.array([[1.0, 0.0], [0.6, 0.8]])          # cosine 0.6
+    alike = np.array([[1.0, 0.0], [0.9, 0.436]])        # cosine 0.9
+    assert count_confidence(apart, ann) == {"speakers": 2, "confidence": "high",
+                                            "closest_similarity": 0.6, "smallest_share": 0.5}
+    assert count_confidence(alike, ann)["confidence"] == "low"
+    ann[Span(100, 102)] = "C"                             # 2 s of 102: a fragment
+    three = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    got = count_confidence(three, ann)
+    assert got["confidence"] == "low" and got["smallest_share"] == round(2 / 102, 3)
 
 
 # -- turn edges --------------------------------------------------------------------------------

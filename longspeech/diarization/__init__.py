@@ -34,6 +34,8 @@ def diarize_transcript(transcript: Transcript, backend: Backend,
     ann = backend.diarize(transcript.recording.path, opts, progress)
     lo, hi = opts.speaker_bounds()
     diarizer = {**backend.describe(), "min_speakers": lo, "max_speakers": hi}
+    if getattr(backend, "last_count", None) is not None:
+        diarizer["speaker_count"] = backend.last_count
     return attribute_speakers(transcript, ann, diarizer=diarizer)
 
 

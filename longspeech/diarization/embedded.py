@@ -14,6 +14,7 @@ from .clustering import cluster
 from .encoder import WEIGHTS_SHA256, SpeakerEncoder
 from .options import DiarizationOptions
 from .resegment import to_annotation
+from .count_confidence import count_confidence
 from .edges import follow_speech
 from .windows import DIARIZATION_VAD, WindowEmbeddings, embed_windows
 
@@ -26,6 +27,8 @@ class EmbeddedBackend:
     def __init__(self, device: str = "cpu"):
         self.encoder = SpeakerEncoder(device)
         self.last_estimated_speakers: int | None = None
+        # the last recording's speaker count and how sure it is (count_confidence.py)
+        self.last_count: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name,
@@ -59,6 +62,8 @@ class EmbeddedBackend:
         uri = windows.recording.id
         if len(windows) == 0:
             self.last_estimated_speakers = 0
+            self.last_count = {"speakers": 0, "confidence": "high", "closest_similarity": None,
+                               "smallest_share": None}
             return Annotation(uri=uri)
         found = cluster(windows.vectors, bounds=options.speaker_bounds(),
                         method=options.clustering, threshold=options.threshold,
@@ -71,4 +76,5 @@ class EmbeddedBackend:
         if options.edge_margin_db is not None:
             ann = follow_speech(ann, windows.levels, windows.level_seconds,
                                 options.edge_margin_db)
+        self.last_count = count_confidence(found.centroids, ann)
         return relabel_by_first_appearance(ann)

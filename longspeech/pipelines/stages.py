@@ -190,6 +190,8 @@ class DiarizeStage:
 
         turns = annotation_to_turns(self.backend.diarize(item.path, self.opts))
         provenance = self.backend.describe()
+        if getattr(self.backend, "last_count", None) is not None:
+            provenance["speaker_count"] = self.backend.last_count
         if self.namer is not None:
             turns, provenance["enrolment"] = self.namer(item.path, turns)
         return Diarization(turns, provenance)
