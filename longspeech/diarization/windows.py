@@ -3,7 +3,7 @@
 The file is decoded block by block; Silero VAD finds speech regions as it goes and only the
 audio of regions not yet embedded is held. What grows with the recording's length is the
 result itself: two times and 256 floats per window (about 1.4 MB per hour of speech at the
-default 0.75 s hop).
+default 0.75 s hop), and one sound level per 32 ms (0.45 MB per hour) for the turn edges.
 """
 
 from __future__ import annotations
