@@ -41,10 +41,13 @@ class WindowEmbeddings:
     vectors: np.ndarray      # (n, 256) float32
     # (f,) float32 sound level (dB) of every LEVEL_FRAME samples: where turns fade out
     levels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    level_seconds: float = LEVEL_FRAME / SAMPLE_RATE
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    @property
+    def level_seconds(self) -> float:
+        return LEVEL_FRAME / SAMPLE_RATE
 
 
 def window_frames(n_frames: int, window: int, hop: int, min_window: int) -> list[tuple[int, int]]:
