@@ -498,3 +498,46 @@ def test_a_glossary_term_whisper_never_ranks_is_offered_and_scored(tmp_path, asr
     assert offered.beams[0].offered and not offered.guarded
     # with no glossary, nothing is offered and the text stays as Whisper heard it
     assert "Cubernetes" in _gfd(asr, llm).decode(x).text
+
+
+def test_words_that_sound_like_a_term_are_respelling_candidates(asr):
+    """Sound keys fold spellings of one sound; runs of words become the term with their
+    punctuation kept; words holding a term already are never replaced."""
+    from longspeech.asr.respell import candidates, respell_terms, sound_key, sounds_alike
+
+    assert sound_key("Cowalksick") == "kovalksik" and sound_key("Kowalczyk") == "kovalsik"
+    assert sounds_alike("Cowalksick", "Kowalczyk") > 0.9
+    assert sounds_alike("the", "Tbilisi") == 0.0          # lengths too far apart
+    found = candidates("Dr. Akha for moved it to Balesi.", ["Okafor", "Tbilisi"], 0.6)
+    assert ("Dr. Okafor moved it to Balesi.", "Akha for", "Okafor") in found
+    assert ("Dr. Akha for moved it Tbilisi.", "to Balesi.", "Tbilisi") in found
+    assert ("Dr. Okafor moved it to Balesi.", "Dr. Akha for", "Okafor") not in found
+    assert ("Ask Siobhan's team", "Shivon's", "Siobhan's") in candidates(
+        "Ask Shivon's team", ["Siobhan"], 0.6)
+    assert not candidates("Okafor moved it.", ["Okafor"], 0.6)
+    # several Whisper tokens, or capitalised after a sentence's first word
+    terms = respell_terms(asr, "Glossary: Kubernetes, Redis, Siobhan. Ask the team.")
+    assert {"Kubernetes", "Redis", "Siobhan"} <= set(terms)
+    assert "Ask" not in terms and "team" not in terms
+
+
+def test_a_misheard_term_is_respelled_only_where_the_audio_carries_it(tmp_path, asr):
+    """tiny.en hears espeak's "Prometheus sends" as "Promete this"; the glossary's term is
+    put in its place because Whisper finds it about as likely and the LLM far likelier. A
+    glossary term that only resembles what was said ("Kitchener" for "the kitchen") costs
+    Whisper more than the LLM gains, and the text stays as heard."""
+    from longspeech.audio import load
+    from longspeech.llm import load_llm
+
+    llm = load_llm("smollm2")
+    glossary = "Glossary: Kubernetes, Grafana, Prometheus, Kitchener."
+    x = load(espeak("Prometheus sends an alert when the disk is full.", tmp_path / "p.wav"))
+    heard = _gfd(asr, llm, prompt=glossary, respell_margin=None).decode(x)
+    assert "Prometheus" not in heard.text and not heard.respelled
+    fixed = _gfd(asr, llm, prompt=glossary).decode(x)       # the defaults
+    assert fixed.text.split()[0] == "Prometheus"
+    assert [r.term for r in fixed.respelled] == ["Prometheus"]
+    assert fixed.respelled[0].asr_change > -15 and fixed.respelled[0].llm_change > 0
+    y = load(espeak("We moved the meeting to the kitchen on Tuesday.", tmp_path / "k.wav"))
+    kept = _gfd(asr, llm, prompt=glossary).decode(y)
+    assert "kitchen" in kept.text and not kept.respelled

@@ -33,6 +33,7 @@ from .base import ChunkAudio
 from .guards import compression_ratio, is_silence, needs_fallback
 from .hf_engine import TransformersEngine
 from .options import AsrOptions
+from .respell import respell, respell_terms
 from .segments import build_segments
 
 SAMPLES_PER_FRAME = 160   # 10 ms mel frames at 16 kHz
@@ -126,13 +127,12 @@ class GfdEngine:
             self._terms[key] = glossary_terms(asr, glossary)
         return self._terms[key]
 
-    def _search(self, asr: WhisperAsr, enc: Any, prefix: list[int], prompt: str,
-                glossary: str) -> DecodeResult:
+    def _search(self, asr: WhisperAsr, enc: Any, prefix: list[int], steps: WhisperSteps,
+                prompt: str, glossary: str) -> DecodeResult:
         """The fused search (the LLM reads `prompt`; `glossary`'s terms are offered); with a
-        guard, the plain one too (over the same decoder tree), kept instead when Whisper
-        alone finds the fused text far less likely."""
+        guard, the plain one too (over the same decoder tree `steps`), kept instead when
+        Whisper alone finds the fused text far less likely."""
         f = self.fusion
-        steps = WhisperSteps(asr, enc, prefix)
 
         def plain() -> DecodeResult:
             return plain_beam_search(asr, enc, prefix, beams=self.opts.beam_size,
@@ -151,6 +151,20 @@ class GfdEngine:
                 return base
         return fused
 
+    def _respell(self, steps: WhisperSteps, res: DecodeResult, glossary: str) -> DecodeResult:
+        """`res` with words that sound like a glossary term respelled where Whisper and the
+        LLM agree (asr/respell.py); after the search and its guards, which judge what the
+        search found."""
+        f = self.fusion
+        terms = respell_terms(steps.asr, glossary) if f.respell_margin is not None else ()
+        if self.scorer is None or not terms or not res.tokens:
+            return res
+        tokens, res.respelled = respell(steps, res.tokens, terms, self.scorer,
+                                        f.respell_margin, f.respell_similarity)
+        if res.respelled:
+            res.tokens, res.text = tokens, steps.asr.text(tokens)
+        return res
+
     def decode(self, samples: np.ndarray, asr_prompt: str | None = None,
                prompt: str | None = None, language: str = "en") -> DecodeResult:
         """Best hypothesis for one clip of <= 30 s (prompt: the LLM's, default the options')."""
@@ -158,7 +172,9 @@ class GfdEngine:
         enc = asr.encode([samples])
         prefix = asr.prefix(asr_prompt if self.fusion.asr_prompt else None)
         prompt = self.fusion.prompt if prompt is None else prompt
-        return self._search(asr, enc, prefix, prompt, prompt)
+        steps = WhisperSteps(asr, enc, prefix)
+        return self._respell(steps, self._search(asr, enc, prefix, steps, prompt, prompt),
+                             prompt)
 
     def _segments(self, chunk: ChunkAudio, language: str, asr_prompt: str | None,
                   prompt: str) -> list[Segment]:
@@ -166,7 +182,8 @@ class GfdEngine:
         enc = asr.encode([chunk.samples])
         prefix = asr.prefix(self.opts.prompt_text(asr_prompt if self.fusion.asr_prompt
                                                   else None))
-        res = self._search(asr, enc, prefix, prompt, self.fusion.prompt)
+        steps = WhisperSteps(asr, enc, prefix)
+        res = self._search(asr, enc, prefix, steps, prompt, self.fusion.prompt)
         # A search stopped by the decoder's length limit leaves no position for the EOT that
         # scoring appends: such a text (a loop) is cut, then caught by the guards below.
         room = asr.max_len - len(prefix) - 1
@@ -185,6 +202,10 @@ class GfdEngine:
                     for s in self.plain.transcribe_batch([chunk], language)[0]]
         if is_silence(scored.avg_logprob, scored.no_speech_prob, self.opts):
             return []
+        if self._respell(steps, res, self.fusion.prompt).respelled:
+            scored = teacher_forced(asr.model, enc, prefix, res.tokens, tok.eot, tok.sot,
+                                    tok.no_speech, self._heads, frames)
+            cr = compression_ratio(res.text)
         c = chunk.chunk
         words = [Word(w["word"], c.start + w["start"], c.start + w["end"], w["probability"])
                  for w in align_words(scored, tok)]

@@ -58,6 +58,7 @@ class DecodeResult:
     llm_calls: int = 0
     llm_tokens: int = 0
     guarded: bool = False         # the plain search's result, kept by the segment guard
+    respelled: list = field(default_factory=list)   # glossary respellings kept (asr/respell.py)
 
     @property
     def asr_score(self) -> float:

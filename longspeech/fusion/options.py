@@ -48,6 +48,11 @@ class FusionOptions:
     # A fused hypothesis whose Whisper score per token is more than this below the plain
     # search's is replaced by the plain one (None: no guard).
     guard: float | None = 0.2
+    # After the search, words that sound like a glossary term (at least respell_similarity
+    # alike) are respelled as the term where that costs Whisper at most respell_margin nats
+    # over the chunk and the LLM gains more than Whisper loses (asr/respell.py; None: off).
+    respell_margin: float | None = 15.0
+    respell_similarity: float = 0.5
 
     def validate(self) -> None:
         if not 0.0 <= self.weight <= 1.0:
@@ -60,10 +65,13 @@ class FusionOptions:
             raise InvalidOptionError("repetition_penalty must be > 0 and penalty_window >= 0")
         if self.llm_dtype not in ("auto", "float32", "float16", "bfloat16", "int8"):
             raise InvalidOptionError("llm_dtype is auto, float32, float16, bfloat16 or int8")
-        for name in ("acoustic_margin", "term_margin", "glossary_margin", "guard"):
+        for name in ("acoustic_margin", "term_margin", "glossary_margin", "guard",
+                     "respell_margin"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise InvalidOptionError(f"{name} must be >= 0 (or None to turn it off)")
+        if not 0.0 < self.respell_similarity <= 1.0:
+            raise InvalidOptionError("respell_similarity must be in (0, 1]")
         if self.term_limit < 1:
             raise InvalidOptionError("term_limit must be >= 1")
         if self.context_chars < 0 or self.max_len_diff < 0:
