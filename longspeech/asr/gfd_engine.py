@@ -80,6 +80,7 @@ class GfdEngine:
         self.scorer: PrefixScorer | None = None
         self.llm_dtype: str | None = None
         self._terms: dict[tuple[int, str], tuple[Term, ...]] = {}
+        self._respell_terms: dict[tuple[int, str], tuple[str, ...]] = {}
         if f.weight > 0:
             dtype = f.llm_dtype
             if dtype == "auto":
@@ -156,8 +157,13 @@ class GfdEngine:
         LLM agree (asr/respell.py); after the search and its guards, which judge what the
         search found."""
         f = self.fusion
-        terms = respell_terms(steps.asr, glossary) if f.respell_margin is not None else ()
-        if self.scorer is None or not terms or not res.tokens:
+        if self.scorer is None or f.respell_margin is None or not res.tokens:
+            return res
+        key = (id(steps.asr), glossary)
+        if key not in self._respell_terms:
+            self._respell_terms[key] = respell_terms(steps.asr, glossary)
+        terms = self._respell_terms[key]
+        if not terms:
             return res
         tokens, res.respelled = respell(steps, res.tokens, terms, self.scorer,
                                         f.respell_margin, f.respell_similarity)

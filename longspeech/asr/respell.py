@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from ..fusion.prefix import PrefixScorer
-from ..fusion.terms import _WORD
+from ..fusion.terms import WORD
 from ..fusion.whisper import WhisperAsr, WhisperSteps
 
 MAX_SPAN_WORDS = 4
@@ -67,7 +67,7 @@ def respell_terms(asr: WhisperAsr, prompt: str) -> tuple[str, ...]:
     first in their sentence."""
     out: dict[str, None] = {}
     for sentence in re.split(r"[.!?]\s+", prompt):
-        for k, word in enumerate(_WORD.findall(sentence)):
+        for k, word in enumerate(WORD.findall(sentence)):
             if word.isdigit():
                 continue
             if (k > 0 and word[0].isupper()) or len(asr.tokenizer.encode(" " + word)) >= 2:

@@ -24,7 +24,7 @@ from .options import FusionOptions
 from .tree import Node
 from .whisper import WhisperAsr, WhisperSteps
 
-_WORD = re.compile(r"\w(?:[\w'’.+#-]*[\w+#])?")
+WORD = re.compile(r"\w(?:[\w'’.+#-]*[\w+#])?")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Term:
 def glossary_terms(asr: WhisperAsr, prompt: str) -> tuple[Term, ...]:
     """The prompt's words that Whisper spells with several tokens, in order of appearance."""
     out: dict[str, Term] = {}
-    for word in _WORD.findall(prompt):
+    for word in WORD.findall(prompt):
         if word in out or word.isdigit():
             continue
         ids = tuple(asr.tokenizer.encode(" " + word))
