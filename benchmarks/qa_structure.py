@@ -1,9 +1,12 @@
 """Questions about a recording's structure, asked of `longspeech ask --mode cascade` on
 diarized transcripts, scored against the synthetic recordings' exact ground truth.
 
-Two sources built differently: the project's generator (its sentence corpus and first
-voices) and recordings of other texts (conversational lines written here, with names, places
-and numbers) spoken by other voices. Nothing was tuned on either. Question types:
+Four sources: the project's generator (its sentence corpus and first voices), and three
+sets of conversational lines written here (names, places, numbers), each spoken by voices of
+its own: "other" (a logistics meeting; the answerer's retrieval rules were chosen looking at
+its results), "held-out" (a radio station's meeting; looked at once, then two rules were
+added: see benchmarks/README.md) and "report" (a research lab's meeting; written after every
+choice was made and run once). Question types:
   count       "How many speakers are there?"                 right: the true count
   talk_time   "How long did SPEAKER_01 talk?"                 right: within 10% (or 5 s) of the
                                                               true talk time of the voice that
@@ -19,7 +22,7 @@ and numbers) spoken by other voices. Nothing was tuned on either. Question types
 Evidence: right when a quoted span starts within 30 s of the fact (who_said, when, around,
 needle). Needles are asked of the speech-LM too (--mode lslm).
 
-    .venv/bin/python benchmarks/qa_structure.py --files 3 --minutes 10
+    .venv/bin/python benchmarks/qa_structure.py --files 4 --minutes 10 --work /tmp/qa
 """
 
 from __future__ import annotations
@@ -82,7 +85,96 @@ OTHER_TEXTS = (
 )
 
 
-# Fact needles in OTHER_TEXTS: (question, words any of which make the answer right, sentence).
+# A third source, held out: everything about the answerer was chosen on the two above, never
+# on these texts (another meeting, other sentence shapes) or their voices.
+HELD_OUT_TEXTS = (
+    "Good afternoon, can everyone hear me all right?",
+    "Loud and clear, go ahead whenever you are ready.",
+    "First item, the volunteer drive brought in thirty-two new people.",
+    "Most of them heard about us at the street festival in Bristol.",
+    "Good, we should go back there next summer.",
+    "Samira has agreed to train them on the mixing desk.",
+    "The training sessions run every Thursday evening.",
+    "Next, the transmitter on the hill failed twice this month.",
+    "The engineer from Leeds replaced the power supply on Monday.",
+    "That repair cost us nine hundred pounds.",
+    "Is that covered by the insurance policy?",
+    "Only partly, the excess is two hundred and fifty.",
+    "Then we need to raise the money at the spring concert.",
+    "The concert will be held in the church hall on Mill Street.",
+    "Gabriel is booking three local bands for the evening.",
+    "Tickets will cost twelve pounds, or eight for students.",
+    "Let us print posters for the library and the cafes.",
+    "I can ask my cousin, she runs a print shop near the station.",
+    "Moving on to the schedule for the autumn season.",
+    "The jazz programme moves from Sunday night to Saturday morning.",
+    "Listeners asked for more local news at breakfast time.",
+    "We could partner with the newspaper in Cardiff for that.",
+    "Their editor, Fiona, already said she likes the idea.",
+    "I would like a trial run of four weeks before we commit.",
+    "Agreed, let us review it at the end of October.",
+    "The website had eleven thousand visits last month.",
+    "Most of that traffic came from the podcast pages.",
+    "We still need someone to fix the broken archive search.",
+    "Dmitri said he could look at it over the weekend.",
+    "Please send him the login details by email, not in the chat.",
+    "Our licence renewal is due on the fifteenth of January.",
+    "The form is long, so let us start on it in December.",
+    "One more thing, the studio door lock is sticking again.",
+    "I will call the locksmith tomorrow morning.",
+    "The new microphones arrived from a supplier in Glasgow.",
+    "They sound much warmer than the old ones.",
+    "Can we get two more for the interview room?",
+    "Only if the concert raises enough money.",
+    "Fair enough, that is everything on my list.",
+    "Thanks all, same time next month.",
+)
+
+# The report source: written after every choice about the answerer was made, and run once.
+REPORT_TEXTS = (
+    "Okay, let's get started, we have a lot to cover today.",
+    "The new centrifuge was delivered to building nine on Tuesday.",
+    "It still needs to be calibrated before anyone uses it.",
+    "Nadia will run the calibration with the vendor next week.",
+    "Good, and what about the grant report?",
+    "The draft is due at the funding office by the third of March.",
+    "We spent about forty percent of the budget in the first year.",
+    "Most of that went on reagents and two conference trips.",
+    "Which conference are we sending the students to this year?",
+    "The students will present their posters at the conference in Vienna.",
+    "Flights there are cheaper if we book before the end of the month.",
+    "Oliver found a hotel that gives a discount to academic groups.",
+    "Please remember to keep all the receipts for the finance team.",
+    "On the experiments, the second batch of samples was contaminated.",
+    "We think the problem came from a cracked seal in the freezer.",
+    "The freezer is under warranty until next autumn.",
+    "I have asked the manufacturer in Stuttgart to send a technician.",
+    "Meanwhile the samples are stored in the cold room downstairs.",
+    "How bad is the damage to the schedule?",
+    "We have to repeat roughly sixty samples, about three weeks of work.",
+    "That pushes the paper submission back to the summer.",
+    "Can we still make the deadline for the journal special issue?",
+    "Only if the reviewers are quick, so let us not count on it.",
+    "Another option is to post a preprint first and submit later.",
+    "I like that, it gets the results out sooner.",
+    "Our collaborator at the University of Toronto agreed to share her data.",
+    "She sent a hard drive by courier, it should arrive on Friday.",
+    "Somebody has to be in the building when it comes.",
+    "Priscilla at the front desk will sign for the package.",
+    "Then let us talk about the seminar series.",
+    "The first speaker is a chemist from a company in Basel.",
+    "Her talk is about enzymes that break down plastic.",
+    "We need a bigger room, the last one was far too crowded.",
+    "The lecture theatre holds one hundred and twenty people.",
+    "I will book it for the whole term.",
+    "Does anyone need help with their thesis chapters?",
+    "I would appreciate comments on my methods section.",
+    "Send it to me and I will read it over the weekend.",
+    "Great, that is all for today.",
+    "Thanks everyone, see you on Thursday.",
+)
+
+# Fact needles: (question, words any of which make the answer right, sentence).
 NEEDLES = (
     ("Which port did the crates move through last week?", ("rotterdam",), 2),
     ("How many crates moved last week?", ("400", "four hundred"), 2),
@@ -95,6 +187,36 @@ NEEDLES = (
     ("Which customer asked for a discount on the second order?", ("oslo",), 34),
     ("What discount can be offered if they pay within thirty days?", ("7", "seven"), 35),
 )
+HELD_OUT_NEEDLES = (
+    ("How many new people joined through the volunteer drive?", ("32", "thirty two"), 2),
+    ("At the street festival in which city did the new volunteers hear about the station?",
+     ("bristol",), 3),
+    ("Who will teach the new volunteers to use the mixing desk?", ("samira",), 5),
+    ("Which city is the engineer who fixed the power supply from?", ("leeds",), 8),
+    ("How much did the transmitter repair cost?", ("900", "nine hundred"), 9),
+    ("Who is booking the bands for the spring concert?", ("gabriel",), 14),
+    ("The newspaper of which city could the station partner with for local news?",
+     ("cardiff",), 21),
+    ("What is the name of the newspaper's editor?", ("fiona",), 22),
+    ("How many visits did the website get last month?",
+     ("11000", "11 000", "eleven thousand"), 25),
+    ("Where is the supplier of the new microphones?", ("glasgow",), 34),
+)
+REPORT_NEEDLES = (
+    ("Which building was the new centrifuge delivered to?", ("9", "nine"), 1),
+    ("Who will run the calibration with the vendor?", ("nadia",), 3),
+    ("What share of the budget was spent in the first year?", ("40", "forty"), 6),
+    ("In which city will the students present their posters?", ("vienna",), 9),
+    ("Who found a hotel that gives academic groups a discount?", ("oliver",), 11),
+    ("Where is the manufacturer of the freezer?", ("stuttgart",), 16),
+    ("How many samples must be repeated?", ("60", "sixty"), 19),
+    ("Which university is the collaborator at?", ("toronto",), 25),
+    ("Who will sign for the package?", ("priscilla",), 28),
+    ("Which city is the first seminar speaker's company in?", ("basel",), 30),
+)
+SOURCES = {"other texts and voices": (OTHER_TEXTS, NEEDLES),
+           "held-out texts and voices": (HELD_OUT_TEXTS, HELD_OUT_NEEDLES),
+           "report texts and voices": (REPORT_TEXTS, REPORT_NEEDLES)}
 
 
 def build(d: Path, files: int, minutes: float) -> list[tuple[str, Path, dict]]:
@@ -104,15 +226,32 @@ def build(d: Path, files: int, minutes: float) -> list[tuple[str, Path, dict]]:
     other_voices = (Voice("espeak", "en-us+m7", (("rate", 145.0), ("pitch", 40.0))),
                     DEFAULT_VOICES[5], DEFAULT_VOICES[6], DEFAULT_VOICES[7],
                     Voice("espeak", "en+f4", (("rate", 155.0), ("pitch", 65.0))))
+    held_out_voices = (Voice("espeak", "en-gb-scotland+m4", (("rate", 150.0), ("pitch", 45.0))),
+                       Voice("flite", "kal", (("duration_stretch", 1.0),)),
+                       Voice("espeak", "en-029+f5", (("rate", 150.0), ("pitch", 60.0))),
+                       Voice("espeak", "en-us-nyc+m2", (("rate", 160.0),)),
+                       Voice("espeak", "en-gb-x-gbclan+f1", (("rate", 145.0), ("pitch", 55.0))))
+    report_voices = (Voice("espeak", "en-gb-x-gbcwmd+f3", (("rate", 150.0), ("pitch", 60.0))),
+                     Voice("espeak", "en-us+m1", (("rate", 155.0), ("pitch", 50.0))),
+                     Voice("espeak", "en-us+f1", (("rate", 150.0), ("pitch", 70.0))),
+                     Voice("espeak", "en+m6", (("rate", 160.0), ("pitch", 35.0))),
+                     Voice("espeak", "en-029+m3", (("rate", 145.0), ("pitch", 45.0))))
     out = []
     for i in range(files):
         n = 2 + i % 3
-        for source, spec in (
-                ("generator", RecordingSpec(seed=920 + i, duration=minutes * 60, speakers=n)),
-                ("other texts and voices", RecordingSpec(
+        for source, stem, spec in (
+                ("generator", "gen", RecordingSpec(seed=920 + i, duration=minutes * 60,
+                                                   speakers=n)),
+                ("other texts and voices", "other", RecordingSpec(
                     seed=930 + i, duration=minutes * 60, speakers=n, texts=OTHER_TEXTS,
-                    voices=other_voices[i % 2:i % 2 + n]))):
-            stem = f"{'gen' if source == 'generator' else 'other'}{i}"
+                    voices=other_voices[i % 2:i % 2 + n])),
+                ("held-out texts and voices", "heldout", RecordingSpec(
+                    seed=940 + i, duration=minutes * 60, speakers=n, texts=HELD_OUT_TEXTS,
+                    voices=held_out_voices[i % 2:i % 2 + n])),
+                ("report texts and voices", "report", RecordingSpec(
+                    seed=950 + i, duration=minutes * 60, speakers=n, texts=REPORT_TEXTS,
+                    voices=report_voices[i % 2:i % 2 + n]))):
+            stem = f"{stem}{i}"
             paths = write_recording(spec, d, stem)
             out.append((source, Path(paths.audio), json.loads(Path(paths.metadata).read_text())))
     return out
@@ -129,7 +268,7 @@ def label_map(tr, meta) -> dict[str, str]:
     return {k: c.most_common(1)[0][0] for k, c in overlap.items()}
 
 
-def questions(tr, meta, rng: random.Random) -> tuple[list[dict], Counter]:
+def questions(tr, meta, source: str, rng: random.Random) -> tuple[list[dict], Counter]:
     """The questions for one recording, each with what makes its answer right."""
     sents = meta["sentences"]
     # one question per distinct sentence; a sentence spoken more than once may be found at
@@ -163,9 +302,10 @@ def questions(tr, meta, rng: random.Random) -> tuple[list[dict], Counter]:
         if at is not None:
             qs.append({"type": "around", "q": f"What was said around minute {m}?",
                        "truth": at["text"], "at": at["start"]})
-    if meta["spec"]["texts"]:
-        for q, keys, k in NEEDLES:
-            at = [x["start"] for x in sents if x["text"] == OTHER_TEXTS[k]]
+    if source in SOURCES:
+        texts, needles = SOURCES[source]
+        for q, keys, k in needles:
+            at = [x["start"] for x in sents if x["text"] == texts[k]]
             if at:
                 qs.append({"type": "needle", "q": q, "keys": keys, "ats": at, "at": at[0]})
     return qs, truth_talk
@@ -213,6 +353,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=3, help="recordings per source")
     ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--model", default="tiny.en", help="the ASR model of the transcripts")
+    ap.add_argument("--modes", default="cascade,lslm",
+                    help="modes asked the fact needles (the others are cascade only)")
+    ap.add_argument("--work", type=Path, default=None,
+                    help="keep the recordings and transcripts here and reuse those found")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" /
                     "qa_structure.json")
     a = ap.parse_args()
@@ -222,21 +367,25 @@ def main() -> None:
     rng = random.Random(5)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
+        d = a.work or Path(tmp)
         recs = build(d / "audio", a.files, a.minutes)
+        out = d / f"out-{a.model}"
+        english = [] if a.model.endswith(".en") else ["--language", "en"]
         t0 = time.perf_counter()
-        proc = subprocess.run([str(BIN / "longspeech"), "transcribe", *(str(p) for _, p, _ in recs),
-                               "-o", str(d / "out"), "-f", "json", "--diarize", "--no-resume"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(proc.stderr[-2000:])
+        if not all((out / f"{p.stem}.json").exists() for _, p, _ in recs):
+            proc = subprocess.run([str(BIN / "longspeech"), "transcribe",
+                                   *(str(p) for _, p, _ in recs), "-o", str(out), "-f", "json",
+                                   "--diarize", "--no-resume", "--model", a.model, *english],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr[-2000:])
         transcribe_s = time.perf_counter() - t0
         for source, path, meta in recs:
-            tr = Transcript.from_json((d / "out" / f"{path.stem}.json").read_text())
+            tr = Transcript.from_json((out / f"{path.stem}.json").read_text())
             labels = label_map(tr, meta)
-            qs, talk = questions(tr, meta, rng)
+            qs, talk = questions(tr, meta, source, rng)
             for q in qs:
-                modes = ("cascade", "lslm") if q["type"] == "needle" else ("cascade",)
+                modes = tuple(a.modes.split(",")) if q["type"] == "needle" else ("cascade",)
                 for mode in modes:
                     ans = (ask(None, q["q"], mode="cascade", transcript=tr) if mode == "cascade"
                            else ask(path, q["q"], mode="lslm"))
@@ -267,6 +416,7 @@ def main() -> None:
         t["evidence_near_pct"] = (round(100 * t["evidence_near"] / t["with_evidence"], 1)
                                   if t["with_evidence"] else None)
     result = {"command": "benchmarks/qa_structure.py " + " ".join(sys.argv[1:]),
+              "model": a.model,
               "recordings": len({r["recording"] for r in rows}), "questions": len(rows),
               "transcribe_diarize_seconds": round(transcribe_s, 1), "table": table,
               "rows": rows}

@@ -416,7 +416,7 @@ def train_cmd(
 def ask_cmd(
     audio: Annotated[Optional[Path], typer.Argument(help="The recording")] = None,
     question: Annotated[Optional[str], typer.Argument(help="The question")] = None,
-    mode: Annotated[str, typer.Option(help="lslm (compressed speech into the LLM) or cascade (transcript into the LLM)")] = "lslm",
+    mode: Annotated[str, typer.Option(help="cascade (transcript into the LLM; scores best) or lslm (compressed speech into the LLM)")] = "cascade",
     window: Annotated[int, typer.Option(help="lslm: speech vectors the LLM reads (L)")] = 750,
     method: Annotated[str, typer.Option(help="lslm compression: fusion, mostsim, avgpool or random")] = "fusion",
     model: Annotated[str, typer.Option(help="embedded, or a Qwen2-Audio hub id / local dir")] = "embedded",
@@ -476,8 +476,8 @@ def ask_cmd(
             out.print(f"    {page.resolve().as_uri()}#t={e.start:.2f}", markup=False,
                       highlight=False, soft_wrap=True)
     if a.supported is False:
-        console.print("[yellow]no passage of the transcript holds this answer: it may be "
-                      "a guess[/yellow]")
+        console.print("[yellow]the LLM's answer was not in the transcript's words, so the "
+                      "passage about the question is quoted instead[/yellow]")
     console.print(f"[dim]{a.mode}, window {a.window}, {a.speech_tokens} speech vectors from "
                   f"{a.frames} frames, {a.seconds:.1f} s[/dim]" if a.mode == "lslm"
                   else f"[dim]{a.mode}, {a.seconds:.1f} s[/dim]")

@@ -14,7 +14,10 @@ from longspeech.errors import InputFileError, InvalidOptionError
 from longspeech.api import ask, ask_batch, read_items
 from longspeech.qa import AskOptions, format_transcript
 from longspeech.qa.cascade import cascade_messages, clock
-from longspeech.qa.retrieval import relevant_lines
+from longspeech.qa.answer import unbacked_answer
+from longspeech.qa.evidence import backed, find_evidence, nearest_passage
+from longspeech.qa.answer_kind import holds_kind, question_kind
+from longspeech.qa.retrieval import answer_lines, rank, relevant_lines
 from longspeech.types import Recording, Segment, Transcript
 
 
@@ -94,6 +97,60 @@ def test_questions_about_structure_are_computed_with_their_evidence():
     assert llm.model == "smollm2" and llm.supported and llm.evidence[0].start == 65.0
 
 
+def test_retrieval_matches_word_forms_and_reads_the_reply_to_a_question():
+    # "approve" finds "approved" (Snowball stems); without stems the shorter line would win
+    assert [i for i, _ in rank(["We approved the new logo.", "The logo is new."],
+                               "Which logo did they approve?")] == [0, 1]
+    lines = ["[00:01] spk0: Let us start with the slides.",
+             "[01:00] spk0: Who is presenting the quarterly review to the investors?",
+             "[01:04] spk1: Helena offered to do it.",
+             "[02:00] spk1: Lunch is at noon."]
+    text = cascade_messages("\n".join(lines), "Who presents the quarterly review?",
+                            passages=1)[-1]["content"]
+    assert lines[1] in text and lines[2] in text and lines[0] not in text
+
+
+def test_among_lines_about_as_relevant_the_one_holding_the_kind_asked_for_goes_first():
+    lines = ["[00:01] spk0: The bands will play at the spring concert in the hall.",
+             "[00:05] spk1: Gabriel is booking three local bands for the evening.",
+             "[00:09] spk0: The weather is nice."]
+    who = "Who is booking the bands for the spring concert?"
+    assert question_kind(who) == "name" and question_kind("How much was it?") == "number"
+    assert question_kind("Why did the freezer fail?") is None
+    assert [i for i, _ in rank(lines, who)] == [0, 1]       # BM25 alone: the concert line
+    assert answer_lines(lines, who) == [1]                 # a name, within half its score
+    assert answer_lines(lines, "When is the spring concert?") == [0]   # no kind asked
+    assert holds_kind("That repair cost us 900 pounds.", "number", "How much did it cost?")
+    assert not holds_kind("It costs 900 pounds.", "number", "Does it cost 900 pounds?")
+    # an ordinary word at a sentence start and a speaker label are not names
+    assert not holds_kind("[00:01] SPEAKER_00: Then we need the money.", "name", "Who pays?")
+
+
+def test_an_answer_the_transcript_does_not_back_quotes_the_passage_instead():
+    tr = Transcript(Recording("m", "m.wav", 100.0, 16000, 1), "en", [
+        Segment(60.0, 63.0, "Who is presenting the quarterly review?", [], "spk0"),
+        Segment(63.5, 67.0, "Helena offered to do it.", [], "spk1"),
+        Segment(90.0, 93.0, "The board approved sixty, so something has to give.", [], "spk0"),
+    ], ["spk0", "spk1"], {})
+    ev = find_evidence(tr, "How much did the board approve?", "The board approved sixty.")
+    assert [e.start for e in ev] == [90.0]
+    assert backed("How much did the board approve?", "The board approved sixty.", ev)
+    # "dollars" is said nowhere: the answer was made up around the passage
+    assert not backed("How much did the board approve?", "Sixty dollars.", ev)
+    assert not backed("Which city?", "Barcelona.", [])
+    assert not backed("How much did the board approve?", "The board did approve.", ev)
+    near = nearest_passage(tr, "Who presents the quarterly review?")
+    assert [e.start for e in near] == [60.0, 63.5]           # the question and its reply
+    assert unbacked_answer(near) == ('The transcript does not say it in those words; the '
+                                     'nearest passage: "Who is presenting the quarterly '
+                                     'review? Helena offered to do it."')
+    assert nearest_passage(tr, "What colour is the car?") == []
+    assert unbacked_answer([]) == "The transcript does not say."
+    # whichever the LLM does, the user gets the number with the moment it was said
+    a = ask(None, "How much money did the board approve?", mode="cascade", transcript=tr)
+    assert "sixty" in a.text.lower() and a.evidence[0].start == 90.0
+
+
 def test_cascade_reads_a_transcript_file(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(meeting().to_json())
@@ -107,7 +164,7 @@ def test_bad_requests_say_what_to_do():
     with pytest.raises(InvalidOptionError, match="mode"):
         ask(None, "Who?", mode="oracle", transcript=meeting())  # type: ignore[arg-type]
     with pytest.raises(InvalidOptionError, match="needs the audio"):
-        ask(None, "Who?")
+        ask(None, "Who?", mode="lslm")
     with pytest.raises(InvalidOptionError, match="method"):
         AskOptions(method="magic")
 
@@ -160,11 +217,11 @@ def test_lslm_hears_the_spoken_sentence(spoken):
     from longspeech.eval import word_error_rate
     from longspeech.speechlm import TRANSCRIBE
 
-    heard = [ask(path, TRANSCRIBE, window=750) for path in spoken]
+    heard = [ask(path, TRANSCRIBE, "lslm", window=750) for path in spoken]
     assert heard[0].text != heard[1].text
     assert word_error_rate([s for s, _, _ in FACTS], [a.text for a in heard]) < 0.75, heard
     for path, (_, question, _) in zip(spoken, FACTS):
-        answer = ask(path, question, window=750)
+        answer = ask(path, question, "lslm", window=750)
         assert answer.text.strip() and answer.mode == "lslm"
         assert answer.frames == answer.speech_tokens
         assert 60 <= answer.frames <= 125  # ~3-4 s at 25 frames/s, not compressed at L=750
@@ -184,7 +241,7 @@ def test_ask_batch_is_a_job_that_resumes(spoken, tmp_path):
     src = tmp_path / "eval.json"
     src.write_text(json.dumps(_items(spoken)))
     out = tmp_path / "out"
-    summary, rows = ask_batch(src, out, window=12)
+    summary, rows = ask_batch(src, out, "lslm", window=12)
     assert not summary.failed
     assert [r["id"] for r in rows] == [0, 1, 2]
     assert [r["question"] for r in rows] == [q for _, q, _ in FACTS] + [FACTS[0][1]]
@@ -197,7 +254,7 @@ def test_ask_batch_is_a_job_that_resumes(spoken, tmp_path):
     assert len([e for e in first if e["event"] == "answered"]) == 2
     before = (out / "answers.json").read_bytes()
 
-    summary, again = ask_batch(src, out, window=12)
+    summary, again = ask_batch(src, out, "lslm", window=12)
     assert (out / "answers.json").read_bytes() == before
     second = _log(out)[len(first):]
     assert not [e for e in second if e["event"] == "answered"]
@@ -211,7 +268,7 @@ def test_ask_batch_gives_the_same_answers_on_ray_with_a_killed_actor(spoken, tmp
 
     src = tmp_path / "eval.json"
     src.write_text(json.dumps(_items(spoken)))
-    ask_batch(src, tmp_path / "local", window=12, runner=LocalRunner())
+    ask_batch(src, tmp_path / "local", "lslm", window=12, runner=LocalRunner())
     runner = RayRunner()
     killed = []
 
@@ -222,7 +279,7 @@ def test_ask_batch_gives_the_same_answers_on_ray_with_a_killed_actor(spoken, tmp
             ray.kill(runner.pools["answer"].actors[0], no_restart=False)
             killed.append(result.input)
 
-    summary, _ = ask_batch(src, tmp_path / "ray", window=12, runner=runner, on_file=kill_once)
+    summary, _ = ask_batch(src, tmp_path / "ray", "lslm", window=12, runner=runner, on_file=kill_once)
     assert killed and not summary.failed and summary.runner == "ray"
     assert ((tmp_path / "ray" / "answers.json").read_bytes()
             == (tmp_path / "local" / "answers.json").read_bytes())

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from functools import lru_cache
 
+from ..qa.answer_kind import NOT_NAMES, common_words
 from ..synth.numbers import clock, ordinal, spell, year
 from ..types import Segment, Transcript
 
@@ -26,11 +26,6 @@ EMOTION_WORDS = {
     "surprise": ("amazed", "shocked", "surprise", "astonished", "expected", "wow"),
 }
 _OPTION = re.compile(r"\(([A-E])\)\s*([^()]+?)(?=\s*\([A-E]\)|$)")
-# Capitalised words that are not names of people, organisations or places.
-NOT_NAMES = frozenset({"I", "I'm", "I've", "I'll", "I'd", "OK", "Okay", "Yes", "No", "Mr",
-                       "Mrs", "Ms", "Dr"} | set(
-    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April "
-    "May June July August September October November December".split()))
 
 
 def _plain(word: str) -> str:
@@ -141,23 +136,6 @@ def ad_spans(tr: Transcript) -> list[tuple[float, float, str]]:
 
 def advertisement_localization(tr: Transcript) -> str:
     return json.dumps([{"advertisement": t, "start": a, "end": b} for a, b, t in ad_spans(tr)])
-
-
-@lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    """Lower-case English words that Whisper's byte-level BPE vocabulary holds as one token
-    after a space: frequent words of its English training text. A name's lower-case form is
-    rarely one ("thomas", "laura" split), so a capitalised word whose lower-case form is in
-    here is probably an ordinary word. Empty when the embedded model is not installed."""
-    from ..errors import LongspeechError
-    from ..models.registry import ct2_dir
-
-    try:
-        vocab = json.loads((ct2_dir("tiny.en") / "tokenizer.json").read_text())["model"]["vocab"]
-    except (LongspeechError, OSError, KeyError, ValueError):
-        return frozenset()
-    return frozenset(t[1:] for t in vocab if t.startswith("\u0120") and t[1:].isalpha()
-                     and t[1:].islower())
 
 
 def names(tr: Transcript) -> list[tuple[str, float, float]]:

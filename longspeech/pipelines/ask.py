@@ -1,7 +1,7 @@
 """ask(): answer a question about a recording, by the speech-language model or the cascade.
 
-    ask("talk.wav", "Who bought the bicycle?")                      # lslm, L = 750
-    ask("talk.wav", "Who bought the bicycle?", mode="cascade")      # transcript -> LLM
+    ask("talk.wav", "Who bought the bicycle?")                      # transcript -> LLM
+    ask("talk.wav", "Who bought the bicycle?", mode="lslm")         # speech LM, L = 750
     ask_batch([{"path": "a.wav", "question": "..."}], "out")         # a job: OUT/answers.json
 """
 
@@ -42,7 +42,7 @@ def _transcript_of(audio: AudioInput, opts: AskOptions) -> Transcript:
 
 
 
-def ask(audio: AudioInput | None, question: str, mode: Mode = "lslm", window: int = 750, *,
+def ask(audio: AudioInput | None, question: str, mode: Mode = "cascade", window: int = 750, *,
         transcript: Transcript | str | os.PathLike | None = None,
         options: AskOptions | None = None) -> Answer:
     """Answer `question` about a recording (a path, or float32 16 kHz mono samples).
@@ -161,7 +161,7 @@ def read_items(items: Sequence[dict[str, str]] | str | os.PathLike) -> list[dict
 
 
 def ask_batch(items: Sequence[dict[str, Any]] | str | os.PathLike, out_dir: str | os.PathLike,
-              mode: Mode = "lslm", window: int = 750, *, options: AskOptions | None = None,
+              mode: Mode = "cascade", window: int = 750, *, options: AskOptions | None = None,
               runner: Runner | None = None, resume: bool = True,
               progress: ProgressCallback = no_progress,
               on_file: Callable[[FileResult], None] | None = None

@@ -21,7 +21,7 @@ import numpy as np
 from ..compression import METHODS, CompressionOptions
 from ..errors import InvalidOptionError
 from ..types import Transcript
-from .evidence import Evidence, find_evidence
+from .evidence import Evidence, backed, find_evidence, nearest_passage
 
 Mode = Literal["lslm", "cascade"]
 EMBEDDED_LSLM = "embedded"
@@ -63,7 +63,8 @@ class Answer:
     """An answer and how it was made. frames: encoder frames of the recording (lslm);
     speech_tokens: vectors the LLM read in their place (<= window); seconds: wall time;
     evidence: the transcript segments that hold the answer (cascade). supported: False when
-    no transcript segment holds the answer's words (the LLM may have guessed)."""
+    the LLM's reply had words no evidence holds (a guess): the text then quotes the passage
+    that bears on the question instead."""
 
     text: str
     mode: str
@@ -148,8 +149,22 @@ def answer_cascade(transcript: Transcript | str, question: str, opts: AskOptions
     llm = load_llm(opts.llm, device=opts.device)
     text = answer_from_transcript(llm, transcript, question, opts.max_new_tokens,
                                   passages=opts.passages)
-    evidence = ([] if isinstance(transcript, str) else
-                find_evidence(transcript, question, text))
+    if isinstance(transcript, str):
+        return Answer(text, "cascade", question, model=opts.llm,
+                      seconds=time.perf_counter() - t0)
+    evidence = find_evidence(transcript, question, text)
+    supported = backed(question, text, evidence)
+    if not supported:
+        evidence = nearest_passage(transcript, question)
+        text = unbacked_answer(evidence)
     return Answer(text, "cascade", question, model=opts.llm, seconds=time.perf_counter() - t0,
-                  evidence=evidence,
-                  supported=None if isinstance(transcript, str) else bool(evidence))
+                  evidence=evidence, supported=supported)
+
+
+def unbacked_answer(passage: list[Evidence]) -> str:
+    """What the user reads instead of an answer the transcript does not back: the passage
+    that bears on the question, quoted, or that there is none."""
+    if not passage:
+        return "The transcript does not say."
+    quote = " ".join(e.text for e in passage)
+    return f'The transcript does not say it in those words; the nearest passage: "{quote}"'

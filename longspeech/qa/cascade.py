@@ -1,8 +1,10 @@
 """Cascade answering: a transcript (with times and speakers when known) given to a text LLM.
 
-By default the LLM reads only the line BM25 ranks best for the question (retrieval.py) and is
-asked to copy the words that answer it: on ten fact questions over a meeting's lines, the
-embedded 135M model answered 9 from the best line alone and 5 from the best three. With
+By default the LLM reads only the line BM25 ranks best for the question (retrieval.py; among
+lines about as relevant, one holding a name or number where the question asks for one), and
+the line after it when that line is itself a question, and is asked to copy the words that
+answer it: on ten fact questions over a meeting's lines, the embedded 135M model answered 9
+from the best line alone and 5 from the best three. With
 `passages=0` it reads as much of the transcript as fits its context: the lines ranked best
 (and their neighbours), kept in time order.
 """
@@ -13,12 +15,12 @@ import re
 
 from ..llm import LoadedLLM, generate_many
 from ..types import Transcript
-from .retrieval import rank, relevant_lines
+from .answer_kind import LINE_HEAD
+from .retrieval import answer_lines, relevant_lines
 
 CASCADE_SYSTEM = ("You answer questions about a recording from its transcript. Answer with the "
                   "exact words of the transcript that answer the question, and nothing else.")
 _BLANK_LINE = re.compile(r"\n\s*\n")
-_LINE_HEAD = re.compile(r"^\s*(?:\[[\d:]+\]\s*)?(?:[A-Za-z][\w .'-]{0,40}:\s+)?")
 
 
 def clock(seconds: float) -> str:
@@ -48,7 +50,7 @@ def cascade_messages(transcript: Transcript | str, question: str,
     a `count` of a line's tokens), a longer transcript keeps only its relevant lines."""
     text = transcript if isinstance(transcript, str) else format_transcript(transcript)
     lines = text.splitlines()
-    best = sorted(i for i, _ in rank(lines, question)[:passages]) if passages > 0 else []
+    best = answer_lines(lines, question, passages) if passages > 0 else []
     if best:
         text = "\n".join(lines[i] for i in best)
     elif budget is not None and count is not None and count(text) > budget:
@@ -68,7 +70,7 @@ def clean_answer(reply: str) -> str:
     """The answer out of a reply: up to its first blank line (a small model goes on with
     another "Question:"), without a copied "[01:23] SPEAKER_00:" line head."""
     text = _BLANK_LINE.split(reply.strip(), maxsplit=1)[0]
-    return " ".join(_LINE_HEAD.sub("", text, count=1).split()) or " ".join(text.split())
+    return " ".join(LINE_HEAD.sub("", text, count=1).split()) or " ".join(text.split())
 
 
 def answer_from_transcript(llm: LoadedLLM, transcript: Transcript | str, question: str,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..types import Transcript
-from .retrieval import terms
+from ..types import Segment, Transcript
+from .retrieval import answer_lines, terms
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,10 @@ class Evidence:
     end: float
     speaker: str | None
     text: str
+
+
+def _evidence(seg: Segment) -> Evidence:
+    return Evidence(seg.start, seg.end, seg.speaker, " ".join(seg.text.split()))
 
 
 def find_evidence(transcript: Transcript, question: str, answer: str,
@@ -33,5 +37,20 @@ def find_evidence(transcript: Transcript, question: str, answer: str,
         if hit > 0:
             scored.append((hit + 0.1 * sum(1.0 / df[t] for t in ts & q), i))
     best = sorted(i for _, i in sorted(scored, key=lambda x: (-x[0], x[1]))[:limit])
-    return [Evidence(segs[i].start, segs[i].end, segs[i].speaker, " ".join(segs[i].text.split()))
-            for i in best]
+    return [_evidence(segs[i]) for i in best]
+
+
+def backed(question: str, answer: str, evidence: list[Evidence]) -> bool:
+    """True when the answer adds words to the question and its evidence holds every one: an
+    answer with words of its own ("a facility that specializes in...") was made up, and one
+    that only repeats the question answers nothing."""
+    added = set(terms(answer)) - set(terms(question))
+    held = {t for e in evidence for t in terms(e.text)}
+    return bool(evidence) and bool(added) and added <= held
+
+
+def nearest_passage(transcript: Transcript, question: str) -> list[Evidence]:
+    """The segment the LLM was given (retrieval.answer_lines), for an answer the transcript
+    does not back."""
+    segs = [s for s in transcript.segments if s.text.strip()]
+    return [_evidence(segs[i]) for i in answer_lines([s.text for s in segs], question)]

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from ..types import Segment
+from .answer_kind import holds_kind, question_kind
 
 _WORD = re.compile(r"[a-z0-9']+")
+# lines scoring at least this share of the best BM25 score count as about as relevant
+RELEVANT = 0.5
 # words too common to say which segment a question is about
 STOP = frozenset("""a an the and or but of to in on at for by with from as is are was were be
 been being do does did what who whom whose which when where why how this that these those it
@@ -20,9 +24,17 @@ its he she they we you i his her their our your my me him them us there here has
 no yes so if then than about into over after before during s""".split())
 
 
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
 def terms(text: str) -> list[str]:
-    """The words of `text` that can tell passages apart (lower case, no stop words)."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOP]
+    """The words of `text` that can tell passages apart: lower case, no stop words, each
+    reduced to its Snowball stem, so "approve" finds "approved" and "listener" "listeners"."""
+    return _stemmer().stemWords([w for w in _WORD.findall(text.lower()) if w not in STOP])
 
 
 def rank(texts: Sequence[str], query: str) -> list[tuple[int, float]]:
@@ -44,6 +56,32 @@ def best_segment(segments: Sequence[Segment], query: str) -> int | None:
     """Index of the segment that best matches `query`, None when none shares a word."""
     hits = rank([s.text for s in segments], query)
     return hits[0][0] if hits else None
+
+
+def answer_lines(lines: Sequence[str], question: str, k: int = 1) -> list[int]:
+    """Numbers of the `k` lines most likely to answer, in time order: BM25's best, where
+    among the lines at least RELEVANT times as relevant as the best, those holding a word of
+    the kind the question asks for (a name, a number; answer_kind.py) go first. A line that
+    asks a question comes with its reply, and holds what the reply holds."""
+    hits = rank(lines, question)
+    if not hits:
+        return []
+    kind = question_kind(question)
+    near = [i for i, score in hits if score >= RELEVANT * hits[0][1]]
+
+    def holds(i: int) -> bool:
+        return any(holds_kind(lines[j], kind, question) for j in with_replies(lines, [i]))
+
+    near.sort(key=lambda i: not holds(i))     # stable: BM25's order within each group
+    return with_replies(lines, near[:k])
+
+
+def with_replies(lines: Sequence[str], picked: list[int]) -> list[int]:
+    """The picked line numbers in time order, each line that asks a question followed by the
+    next line: in a conversation the answer to a question is what is said after it."""
+    keep = set(picked)
+    keep.update(i + 1 for i in picked if lines[i].rstrip().endswith("?") and i + 1 < len(lines))
+    return sorted(keep)
 
 
 def relevant_lines(lines: list[str], question: str, budget: int, count) -> list[str]:
