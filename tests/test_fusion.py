@@ -264,6 +264,11 @@ def test_next_prompt_reuses_the_cached_prefix(bpe_llm):
     for data in [b" quick brown", " café".encode()[:-1]]:
         assert scorer.score([data])[0].logprob == pytest.approx(
             fresh.score([data])[0].logprob, abs=1e-4)
+    scorer.reset("The lazy dog jumps over the")      # the same prompt: nothing computed
+    assert scorer.tree.forwards == 0 and scorer.tree.computed_tokens == 0
+    for data in [b" quick brown", b" lazy cat"]:
+        assert scorer.score([data])[0].logprob == pytest.approx(
+            fresh.score([data])[0].logprob, abs=1e-4)
 
 
 def test_tree_logits_equal_full_forward(bpe_llm):

@@ -26,6 +26,7 @@ from rapidfuzz import fuzz
 
 from ..fusion.prefix import PrefixScorer
 from ..fusion.terms import WORD
+from ..fusion.tree import Node
 from ..fusion.whisper import WhisperAsr, WhisperSteps
 
 MAX_SPAN_WORDS = 4
@@ -103,15 +104,19 @@ def candidates(text: str, terms: Sequence[str], similarity: float) -> list[tuple
 
 
 def _asr_logprobs(steps: WhisperSteps, texts: Sequence[list[int]]) -> list[float]:
-    """Whisper's summed log-probability of each token sequence then the end of text, all in
-    one decoder call over the chunk's token tree (shared beginnings are computed once)."""
+    """Whisper's summed log-probability of each token sequence then the end of text: what the
+    search already knows (its best tokens after each node), the rest in one decoder call over
+    the chunk's token tree (shared beginnings are computed once)."""
     tree = steps.tree
-    paths = [[tree.root, *tree.path(ids)] for ids in texts]
-    nodes = list({id(n): n for p in paths for n in p}.values())
-    rows = dict(zip(map(id, nodes), steps.logprobs(nodes)))
     eot = steps.asr.eot
-    return [sum(float(rows[id(n)][t]) for n, t in zip(p, [*ids, eot]))
-            for p, ids in zip(paths, texts)]
+    steps_of = [list(zip([tree.root, *tree.path(ids)], [*ids, eot])) for ids in texts]
+    need = {id(n): n for pairs in steps_of for n, t in pairs if steps.known(n, t) is None}
+    rows = dict(zip(need, steps.logprobs(list(need.values())))) if need else {}
+
+    def lp(n: Node, t: int) -> float:
+        return float(rows[id(n)][t]) if id(n) in rows else steps.known(n, t)
+
+    return [sum(lp(n, t) for n, t in pairs) for pairs in steps_of]
 
 
 def respell(steps: WhisperSteps, tokens: list[int], terms: Sequence[str], scorer: PrefixScorer,
@@ -135,13 +140,17 @@ def respell(steps: WhisperSteps, tokens: list[int], terms: Sequence[str], scorer
         if not offers:
             break
         asr_lp = _asr_logprobs(steps, [tokens] + [ids for ids, _, _ in offers])
-        llm = scorer.score([content(tokens)] + [content(ids) for ids, _, _ in offers])
+        # the LLM is asked only about the offers Whisper finds within the margin
+        heard = [(o, a - asr_lp[0]) for o, a in zip(offers, asr_lp[1:])
+                 if a - asr_lp[0] >= -margin]
+        if not heard:
+            break
+        llm = scorer.score([content(tokens)] + [content(o[0]) for o, _ in heard])
         best = None
-        for (ids, said, term), a, ls in zip(offers, asr_lp[1:], llm[1:]):
-            da = a - asr_lp[0]
+        for ((ids, said, term), da), ls in zip(heard, llm[1:]):
             dl = ls.logprob - llm[0].logprob
             gain = da + dl
-            if da >= -margin and gain > 0 and (best is None or gain > best[0]):
+            if gain > 0 and (best is None or gain > best[0]):
                 best = (gain, ids, Respelling(said, term, round(da, 3), round(dl, 3)))
         if best is None:
             break

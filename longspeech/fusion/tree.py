@@ -63,6 +63,14 @@ class TreeCache:
         self.prompt = list(prompt)
         n = len(self.prompt)
         start, cache = 0, None
+        if reuse is not None and reuse.prompt == self.prompt and reuse._cache is not None:
+            # the same prompt (the next chunk without new context): nothing to compute
+            if reuse.length > n:
+                reuse._cache.crop(n - reuse.length)
+            self._cache, self.root_logits = reuse._cache, reuse.root_logits
+            reuse._cache = None
+            self._root(n, forwards=0, computed=0)
+            return
         if reuse is not None:
             common = 0
             for a, b in zip(reuse.prompt, self.prompt):
@@ -78,12 +86,15 @@ class TreeCache:
         pos = torch.arange(start, n, device=self.device)[None]
         logits, self._cache = step(ids, pos, None, cache)
         self.root_logits = logits[-1]
+        self._root(n, forwards=1, computed=n - start)
+
+    def _root(self, n: int, forwards: int, computed: int) -> None:
         self.root = Node(self.prompt[-1], None, 0)
         self.root.slot = n - 1
         self.length = n          # entries in the cache
-        self.forwards = 1        # model calls so far (for benchmarks)
-        self.computed_tokens = n - start
-        self.reused_tokens = start
+        self.forwards = forwards   # model calls so far (for benchmarks)
+        self.computed_tokens = computed
+        self.reused_tokens = n - computed
 
     @property
     def prompt_len(self) -> int:

@@ -119,6 +119,13 @@ class WhisperSteps:
             self._top[id(n)] = (i, v)
         return rows
 
+    def known(self, node: Node, token: int) -> float | None:
+        """The log-prob of `token` after `node` when it is among the best remembered there."""
+        top = self._top.get(id(node))
+        if top is None or token not in top[0]:
+            return None
+        return top[1][top[0].index(token)]
+
     def top(self, nodes: Sequence[Node], k: int) -> list[list[tuple[int, float]]]:
         """The k most likely next tokens (token, log-prob) after each node, best first."""
         if k > self.TOP_KEPT:
