@@ -120,6 +120,8 @@ def test_among_lines_about_as_relevant_the_one_holding_the_kind_asked_for_goes_f
     assert [i for i, _ in rank(lines, who)] == [0, 1]       # BM25 alone: the concert line
     assert answer_lines(lines, who) == [1]                 # a name, within half its score
     assert answer_lines(lines, "When is the spring concert?") == [0]   # no kind asked
+    # a word in every line scores below zero in BM25: the line is still found
+    assert answer_lines(["Ask not what your country can do for you."], "What to ask?") == [0]
     assert holds_kind("That repair cost us 900 pounds.", "number", "How much did it cost?")
     assert not holds_kind("It costs 900 pounds.", "number", "Does it cost 900 pounds?")
     # an ordinary word at a sentence start and a speaker label are not names

@@ -67,7 +67,8 @@ def answer_lines(lines: Sequence[str], question: str, k: int = 1) -> list[int]:
     if not hits:
         return []
     kind = question_kind(question)
-    near = [i for i, score in hits if score >= RELEVANT * hits[0][1]]
+    top = hits[0][1]        # BM25 scores go below zero when a word is in most lines
+    near = [i for i, score in hits if score >= top - (1 - RELEVANT) * abs(top)]
 
     def holds(i: int) -> bool:
         return any(holds_kind(lines[j], kind, question) for j in with_replies(lines, [i]))
