@@ -50,7 +50,8 @@ def backed(question: str, answer: str, evidence: list[Evidence]) -> bool:
 
 
 def nearest_passage(transcript: Transcript, question: str) -> list[Evidence]:
-    """The segment the LLM was given (retrieval.answer_lines), for an answer the transcript
-    does not back."""
+    """The segment that best answers the question by the rule that chose the LLM's line
+    (retrieval.answer_lines, over the segments' words without times and speakers), and its
+    reply if it asks a question: for an answer the transcript does not back."""
     segs = [s for s in transcript.segments if s.text.strip()]
     return [_evidence(segs[i]) for i in answer_lines([s.text for s in segs], question)]
