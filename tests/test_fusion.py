@@ -488,6 +488,34 @@ def test_the_guard_keeps_the_plain_hypothesis_and_says_so(tmp_path, asr, bpe_llm
                     guard=100.0).decode(load(JFK)).guarded
 
 
+@pytest.mark.parametrize("acoustic_margin", [0.1, None])
+def test_the_guards_plain_result_is_the_plain_searchs(asr, bpe_llm, acoustic_margin):
+    """Where the fused search kept the beams Whisper alone keeps at every step, the guard's
+    plain result comes from it without a second search, and is exactly what plain beam
+    search returns; where the LLM changed the beams, there is none and the search runs."""
+    from longspeech.audio import load
+    from longspeech.fusion.whisper import WhisperSteps
+
+    enc = asr.encode([load(JFK)])
+    prefix = asr.prefix()
+    scorer = PrefixScorer(bpe_llm)
+    scorer.reset("The following is a transcription of a spoken sentence:")
+    steps = WhisperSteps(asr, enc, prefix)        # the decoder tree both searches share
+    fused = fused_beam_search(asr, enc, prefix, scorer,
+                              FusionOptions(weight=0.9, acoustic_margin=acoustic_margin),
+                              steps=steps)
+    plain = plain_beam_search(asr, enc, prefix, steps=steps)
+    if acoustic_margin is None:            # the garbling LLM reorders everything
+        assert fused.plain is None and fused.tokens != plain.tokens
+        return
+    twin = fused.plain
+    assert twin is not None
+    assert (twin.tokens, twin.text, twin.score, twin.asr_logprob, twin.llm_score, twin.steps) \
+        == (plain.tokens, plain.text, plain.score, plain.asr_logprob, None, plain.steps)
+    assert [(h.tokens, h.score, h.asr_score) for h in twin.beams] \
+        == [(h.tokens, h.score, h.asr_score) for h in plain.beams]
+
+
 def test_a_glossary_term_whisper_never_ranks_is_offered_and_scored(tmp_path, asr):
     """tiny.en hears espeak's "Kubernetes" as "Cubernetes" and never ranks " Kub" among its
     top-5; offered from the glossary, the term is scored by Whisper and SmolLM2 and wins."""

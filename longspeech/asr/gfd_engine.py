@@ -146,7 +146,7 @@ class GfdEngine:
         fused = fused_beam_search(asr, enc, prefix, self.scorer, f, self.opts.beam_size,
                                   steps=steps, terms=self.terms(asr, glossary))
         if f.guard is not None:
-            base = plain()
+            base = fused.plain or plain()
             if fused.asr_score < base.asr_score - f.guard:
                 base.guarded = True
                 return base

@@ -22,7 +22,7 @@ by the next call, which computes their tokens too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -58,6 +58,9 @@ class DecodeResult:
     llm_calls: int = 0
     llm_tokens: int = 0
     guarded: bool = False         # the plain search's result, kept by the segment guard
+    # a fused search's plain twin when it needs no search of its own: at every step the
+    # fused search kept the beams Whisper's score alone keeps (see _plain_keeps)
+    plain: DecodeResult | None = None
     respelled: list = field(default_factory=list)   # glossary respellings kept (asr/respell.py)
 
     @property
@@ -159,6 +162,26 @@ def plain_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequen
     return _result(asr, current, n_steps)
 
 
+def _plain_keeps(pool: Sequence[Hypothesis], kept: Sequence[Hypothesis], beams: int) -> bool:
+    """Whether plain beam search, ranking `pool` (terms offered left out) by Whisper's score
+    alone, keeps the same hypotheses as `kept`. A tie at the cut says no: there, the order
+    the pool was built in would decide."""
+    ranked = sorted(pool, key=lambda h: h.asr_score, reverse=True)
+    if len(ranked) > beams and ranked[beams - 1].asr_score == ranked[beams].asr_score:
+        return False
+    return {h.tokens for h in ranked[:beams]} == {h.tokens for h in kept}
+
+
+def _plain_twin(asr: WhisperAsr, beams: Sequence[Hypothesis], steps: int) -> DecodeResult | None:
+    """What plain beam search returns when it kept the same beams as the fused search, or
+    None when two of them tie for first."""
+    ranked = sorted(beams, key=lambda h: h.asr_score, reverse=True)
+    if len(ranked) > 1 and ranked[0].asr_score == ranked[1].asr_score:
+        return None
+    return _result(asr, [replace(h, score=h.asr_score, llm_score=None) for h in ranked],
+                   steps)
+
+
 def _fuse(pool: list[Hypothesis], scorer: PrefixScorer, r: float, floor: float) -> None:
     """Give every hypothesis still waiting its LLM score (one model call) and fused score."""
     waiting = [h for h in pool if h.pending is not None]
@@ -189,21 +212,25 @@ def fused_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequen
     n_steps = 0
     calls0 = scorer.tree.forwards if scorer.tree else 0
     tokens0 = scorer.tree.computed_tokens if scorer.tree else 0
+    plain_path = True    # the plain search would have kept these beams at every step so far
     while not _done(current, opts.max_len_diff):
         live = [b for b in current if not b.finished]
         tips = [steps.tree.child(b.parent, b.tokens[-1]) for b in live]
         rows = steps.logprobs(tips)
         pool = [b for b in current if b.finished]
-        for b, tip, row in zip(live, tips, rows):
-            vals, ids = row.topk(opts.candidates)
+        # the candidates plain_beam_search takes: the same remembered top-k of each tip
+        for b, tip, top in zip(live, tips, steps.top(tips, opts.candidates)):
             pool += [extend(asr, steps, b, (tok,), lp, tip, r, floor)
-                     for tok, lp in candidates(list(zip(ids.tolist(), vals.tolist())), asr.eot)]
+                     for tok, lp in candidates(top, asr.eot)]
+        plain_pool = list(pool)
         if terms and opts.term_margin is not None:
             pool += propose_terms(asr, steps, live, tips, rows, terms, opts, r)
         current = _rank(_unique(pool), beams, scorer, opts)
+        plain_path = plain_path and _plain_keeps(plain_pool, current, beams)
         n_steps += 1
     current = _rank(current, beams, scorer, opts, final=True)
     res = _result(asr, current, n_steps)
+    res.plain = _plain_twin(asr, current, n_steps) if plain_path else None
     assert scorer.tree is not None
     res.llm_calls = scorer.tree.forwards - calls0
     res.llm_tokens = scorer.tree.computed_tokens - tokens0
