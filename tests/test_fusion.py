@@ -488,32 +488,33 @@ def test_the_guard_keeps_the_plain_hypothesis_and_says_so(tmp_path, asr, bpe_llm
                     guard=100.0).decode(load(JFK)).guarded
 
 
-@pytest.mark.parametrize("acoustic_margin", [0.1, None])
-def test_the_guards_plain_result_is_the_plain_searchs(asr, bpe_llm, acoustic_margin):
-    """Where the fused search kept the beams Whisper alone keeps at every step, the guard's
-    plain result comes from it without a second search, and is exactly what plain beam
-    search returns; where the LLM changed the beams, there is none and the search runs."""
+def test_the_guards_plain_search_runs_beside_the_fused_one(asr, bpe_llm):
+    """The garbling LLM leads the fused search away from the plain one. Run one after the
+    other, the plain search needs decoder calls of its own; side by side, each step of both
+    is one call, and each finds what it finds alone."""
     from longspeech.audio import load
+    from longspeech.fusion.beam import fused_search, plain_search, run_searches
     from longspeech.fusion.whisper import WhisperSteps
 
     enc = asr.encode([load(JFK)])
     prefix = asr.prefix()
+    opts = FusionOptions(weight=0.9, acoustic_margin=None)
     scorer = PrefixScorer(bpe_llm)
-    scorer.reset("The following is a transcription of a spoken sentence:")
-    steps = WhisperSteps(asr, enc, prefix)        # the decoder tree both searches share
-    fused = fused_beam_search(asr, enc, prefix, scorer,
-                              FusionOptions(weight=0.9, acoustic_margin=acoustic_margin),
-                              steps=steps)
-    plain = plain_beam_search(asr, enc, prefix, steps=steps)
-    if acoustic_margin is None:            # the garbling LLM reorders everything
-        assert fused.plain is None and fused.tokens != plain.tokens
-        return
-    twin = fused.plain
-    assert twin is not None
-    assert (twin.tokens, twin.text, twin.score, twin.asr_logprob, twin.llm_score, twin.steps) \
-        == (plain.tokens, plain.text, plain.score, plain.asr_logprob, None, plain.steps)
-    assert [(h.tokens, h.score, h.asr_score) for h in twin.beams] \
-        == [(h.tokens, h.score, h.asr_score) for h in plain.beams]
+    prompt = "The following is a transcription of a spoken sentence:"
+    apart = WhisperSteps(asr, enc, prefix)
+    scorer.reset(prompt)
+    fused = fused_beam_search(asr, enc, prefix, scorer, opts, steps=apart)
+    plain = plain_beam_search(asr, enc, prefix, steps=apart)
+    assert fused.tokens != plain.tokens
+    together = WhisperSteps(asr, enc, prefix)
+    scorer.reset(prompt)
+    fused2, plain2 = run_searches(together, [fused_search(asr, together, scorer, opts),
+                                             plain_search(asr, together)])
+    assert (fused2.tokens, plain2.tokens) == (fused.tokens, plain.tokens)
+    assert fused2.asr_score == pytest.approx(fused.asr_score, abs=1e-4)
+    assert plain2.asr_score == pytest.approx(plain.asr_score, abs=1e-4)
+    assert together.tree.forwards == max(fused.steps, plain.steps) + 1   # + the prompt
+    assert apart.tree.forwards > together.tree.forwards
 
 
 def test_a_glossary_term_whisper_never_ranks_is_offered_and_scored(tmp_path, asr):

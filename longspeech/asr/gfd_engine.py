@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..fusion import (DecodeResult, FusionOptions, PrefixScorer, WhisperAsr, fused_beam_search,
-                      plain_beam_search)
+from ..fusion import DecodeResult, FusionOptions, PrefixScorer, WhisperAsr
+from ..fusion.beam import fused_search, plain_search, run_searches
 from ..fusion.terms import Term, glossary_terms
 from ..fusion.whisper import WhisperSteps
 from ..llm.registry import LoadedLLM, load_llm
@@ -128,29 +128,26 @@ class GfdEngine:
             self._terms[key] = glossary_terms(asr, glossary)
         return self._terms[key]
 
-    def _search(self, asr: WhisperAsr, enc: Any, prefix: list[int], steps: WhisperSteps,
-                prompt: str, glossary: str) -> DecodeResult:
+    def _search(self, asr: WhisperAsr, steps: WhisperSteps, prompt: str,
+                glossary: str) -> DecodeResult:
         """The fused search (the LLM reads `prompt`; `glossary`'s terms are offered); with a
-        guard, the plain one too (over the same decoder tree `steps`), kept instead when
+        guard, the plain one beside it (one decoder call a step for both), kept instead when
         Whisper alone finds the fused text far less likely."""
         f = self.fusion
-
-        def plain() -> DecodeResult:
-            return plain_beam_search(asr, enc, prefix, beams=self.opts.beam_size,
-                                     candidates_k=f.candidates, max_len_diff=f.max_len_diff,
-                                     floor=f.score_floor, steps=steps)
-
+        plain = plain_search(asr, steps, beams=self.opts.beam_size, candidates_k=f.candidates,
+                             max_len_diff=f.max_len_diff, floor=f.score_floor)
         if self.scorer is None:
-            return plain()
+            return run_searches(steps, [plain])[0]
         self.scorer.reset(prompt)
-        fused = fused_beam_search(asr, enc, prefix, self.scorer, f, self.opts.beam_size,
-                                  steps=steps, terms=self.terms(asr, glossary))
-        if f.guard is not None:
-            base = fused.plain or plain()
-            if fused.asr_score < base.asr_score - f.guard:
-                base.guarded = True
-                return base
-        return fused
+        fused = fused_search(asr, steps, self.scorer, f, self.opts.beam_size,
+                             self.terms(asr, glossary))
+        if f.guard is None:
+            return run_searches(steps, [fused])[0]
+        fused_res, base = run_searches(steps, [fused, plain])
+        if fused_res.asr_score < base.asr_score - f.guard:
+            base.guarded = True
+            return base
+        return fused_res
 
     def _respell(self, steps: WhisperSteps, res: DecodeResult, glossary: str) -> DecodeResult:
         """`res` with words that sound like a glossary term respelled where Whisper and the
@@ -179,7 +176,7 @@ class GfdEngine:
         prefix = asr.prefix(asr_prompt if self.fusion.asr_prompt else None)
         prompt = self.fusion.prompt if prompt is None else prompt
         steps = WhisperSteps(asr, enc, prefix)
-        return self._respell(steps, self._search(asr, enc, prefix, steps, prompt, prompt),
+        return self._respell(steps, self._search(asr, steps, prompt, prompt),
                              prompt)
 
     def _segments(self, chunk: ChunkAudio, language: str, asr_prompt: str | None,
@@ -189,7 +186,7 @@ class GfdEngine:
         prefix = asr.prefix(self.opts.prompt_text(asr_prompt if self.fusion.asr_prompt
                                                   else None))
         steps = WhisperSteps(asr, enc, prefix)
-        res = self._search(asr, enc, prefix, steps, prompt, self.fusion.prompt)
+        res = self._search(asr, steps, prompt, self.fusion.prompt)
         # A search stopped by the decoder's length limit leaves no position for the EOT that
         # scoring appends: such a text (a loop) is cut, then caught by the guards below.
         room = asr.max_len - len(prefix) - 1

@@ -21,8 +21,8 @@ by the next call, which computes their tokens too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
 
 import torch
 
@@ -58,9 +58,6 @@ class DecodeResult:
     llm_calls: int = 0
     llm_tokens: int = 0
     guarded: bool = False         # the plain search's result, kept by the segment guard
-    # a fused search's plain twin when it needs no search of its own: at every step the
-    # fused search kept the beams Whisper's score alone keeps (see _plain_keeps)
-    plain: DecodeResult | None = None
     respelled: list = field(default_factory=list)   # glossary respellings kept (asr/respell.py)
 
     @property
@@ -142,17 +139,48 @@ def _rank(pool: list[Hypothesis], beams: int, scorer: PrefixScorer, opts: Fusion
     return (_best(chosen, beams) + rest)[:beams]
 
 
-def plain_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int], *,
-                      beams: int = 5, candidates_k: int = 5, max_len_diff: int = 20,
-                      floor: float = -1e5, steps: WhisperSteps | None = None) -> DecodeResult:
-    """The same beam rules ranked by the ASR score alone (GFD's baseline). `steps`: a chunk
-    decoder already used by another search of this chunk, whose work is reused."""
-    steps = steps or WhisperSteps(asr, encoder_out, prefix)
+# A search step by step: it yields (tips, whether it needs their full log-prob rows) and is
+# sent those rows (None when it reads only the remembered top-k); it returns its result.
+Search = Generator[tuple[list[Node], bool], torch.Tensor | None, DecodeResult]
+
+
+def run_searches(steps: WhisperSteps, searches: Sequence[Search]) -> list[DecodeResult]:
+    """Run searches over one chunk's decoder tree side by side: every step's decoder work of
+    all of them is one model call. A call costs about as much for 15 rows as for 5 (it is
+    dominated by reading the weights, the 51,864-token output projection most), so the
+    guard's plain search beside the fused one costs little."""
+    results: dict[int, DecodeResult] = {}
+    asks: dict[int, tuple[list[Node], bool]] = {}
+
+    def advance(i: int, sent: torch.Tensor | None) -> None:
+        try:
+            asks[i] = searches[i].send(sent)
+        except StopIteration as stop:
+            results[i] = stop.value
+            asks.pop(i, None)
+
+    for i in range(len(searches)):
+        advance(i, None)
+    while asks:
+        nodes = [n for tips, full in asks.values() for n in tips
+                 if full or not steps.remembers(n)]
+        rows = steps.logprobs(nodes) if nodes else None
+        at = {id(n): k for k, n in enumerate(nodes)}
+        for i, (tips, full) in list(asks.items()):
+            assert rows is not None or not full
+            advance(i, rows[[at[id(n)] for n in tips]] if full and rows is not None else None)
+    return [results[i] for i in range(len(searches))]
+
+
+def plain_search(asr: WhisperAsr, steps: WhisperSteps, *, beams: int = 5,
+                 candidates_k: int = 5, max_len_diff: int = 20, floor: float = -1e5) -> Search:
+    """The same beam rules ranked by the ASR score alone (GFD's baseline)."""
     current = [_start(asr, steps)]
     n_steps = 0
     while not _done(current, max_len_diff):
         live = [b for b in current if not b.finished]
         tips = [steps.tree.child(b.parent, b.tokens[-1]) for b in live]
+        yield tips, False
         pool = [b for b in current if b.finished]
         for b, tip, top in zip(live, tips, steps.top(tips, candidates_k)):
             pool += [extend(asr, steps, b, (tok,), lp, tip, 0.0, floor)
@@ -162,24 +190,14 @@ def plain_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequen
     return _result(asr, current, n_steps)
 
 
-def _plain_keeps(pool: Sequence[Hypothesis], kept: Sequence[Hypothesis], beams: int) -> bool:
-    """Whether plain beam search, ranking `pool` (terms offered left out) by Whisper's score
-    alone, keeps the same hypotheses as `kept`. A tie at the cut says no: there, the order
-    the pool was built in would decide."""
-    ranked = sorted(pool, key=lambda h: h.asr_score, reverse=True)
-    if len(ranked) > beams and ranked[beams - 1].asr_score == ranked[beams].asr_score:
-        return False
-    return {h.tokens for h in ranked[:beams]} == {h.tokens for h in kept}
-
-
-def _plain_twin(asr: WhisperAsr, beams: Sequence[Hypothesis], steps: int) -> DecodeResult | None:
-    """What plain beam search returns when it kept the same beams as the fused search, or
-    None when two of them tie for first."""
-    ranked = sorted(beams, key=lambda h: h.asr_score, reverse=True)
-    if len(ranked) > 1 and ranked[0].asr_score == ranked[1].asr_score:
-        return None
-    return _result(asr, [replace(h, score=h.asr_score, llm_score=None) for h in ranked],
-                   steps)
+def plain_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int], *,
+                      beams: int = 5, candidates_k: int = 5, max_len_diff: int = 20,
+                      floor: float = -1e5, steps: WhisperSteps | None = None) -> DecodeResult:
+    """Plain beam search over one chunk. `steps`: a chunk decoder already used by another
+    search of this chunk, whose work is reused."""
+    steps = steps or WhisperSteps(asr, encoder_out, prefix)
+    return run_searches(steps, [plain_search(asr, steps, beams=beams, candidates_k=candidates_k,
+                                             max_len_diff=max_len_diff, floor=floor)])[0]
 
 
 def _fuse(pool: list[Hypothesis], scorer: PrefixScorer, r: float, floor: float) -> None:
@@ -196,15 +214,13 @@ def _fuse(pool: list[Hypothesis], scorer: PrefixScorer, r: float, floor: float) 
         h.pending = None
 
 
-def fused_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int],
-                      scorer: PrefixScorer, opts: FusionOptions, beams: int = 5, *,
-                      steps: WhisperSteps | None = None, terms: Sequence = ()) -> DecodeResult:
+def fused_search(asr: WhisperAsr, steps: WhisperSteps, scorer: PrefixScorer,
+                 opts: FusionOptions, beams: int = 5, terms: Sequence = ()) -> Search:
     """GFD on one chunk; `scorer` must have been reset to this chunk's LLM prompt. `terms`:
     glossary terms (terms.Term) offered as continuations when `opts.term_margin` is set."""
     from .terms import propose_terms
 
     r, floor = opts.weight, opts.score_floor
-    steps = steps or WhisperSteps(asr, encoder_out, prefix)
     first = _start(asr, steps)
     first.llm_score = floor
     first.score = (1 - r) * clip(first.asr_score, floor) + r * floor
@@ -212,26 +228,31 @@ def fused_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequen
     n_steps = 0
     calls0 = scorer.tree.forwards if scorer.tree else 0
     tokens0 = scorer.tree.computed_tokens if scorer.tree else 0
-    plain_path = True    # the plain search would have kept these beams at every step so far
     while not _done(current, opts.max_len_diff):
         live = [b for b in current if not b.finished]
         tips = [steps.tree.child(b.parent, b.tokens[-1]) for b in live]
-        rows = steps.logprobs(tips)
+        rows = yield tips, True
+        assert rows is not None
         pool = [b for b in current if b.finished]
-        # the candidates plain_beam_search takes: the same remembered top-k of each tip
-        for b, tip, top in zip(live, tips, steps.top(tips, opts.candidates)):
+        for b, tip, row in zip(live, tips, rows):
+            vals, ids = row.topk(opts.candidates)
             pool += [extend(asr, steps, b, (tok,), lp, tip, r, floor)
-                     for tok, lp in candidates(top, asr.eot)]
-        plain_pool = list(pool)
+                     for tok, lp in candidates(list(zip(ids.tolist(), vals.tolist())), asr.eot)]
         if terms and opts.term_margin is not None:
             pool += propose_terms(asr, steps, live, tips, rows, terms, opts, r)
         current = _rank(_unique(pool), beams, scorer, opts)
-        plain_path = plain_path and _plain_keeps(plain_pool, current, beams)
         n_steps += 1
     current = _rank(current, beams, scorer, opts, final=True)
     res = _result(asr, current, n_steps)
-    res.plain = _plain_twin(asr, current, n_steps) if plain_path else None
     assert scorer.tree is not None
     res.llm_calls = scorer.tree.forwards - calls0
     res.llm_tokens = scorer.tree.computed_tokens - tokens0
     return res
+
+
+def fused_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int],
+                      scorer: PrefixScorer, opts: FusionOptions, beams: int = 5, *,
+                      steps: WhisperSteps | None = None, terms: Sequence = ()) -> DecodeResult:
+    """fused_search over one chunk, alone."""
+    steps = steps or WhisperSteps(asr, encoder_out, prefix)
+    return run_searches(steps, [fused_search(asr, steps, scorer, opts, beams, terms)])[0]

@@ -119,6 +119,10 @@ class WhisperSteps:
             self._top[id(n)] = (i, v)
         return rows
 
+    def remembers(self, node: Node) -> bool:
+        """Whether the best next tokens after `node` are known (top() needs no call)."""
+        return id(node) in self._top
+
     def known(self, node: Node, token: int) -> float | None:
         """The log-prob of `token` after `node` when it is among the best remembered there."""
         top = self._top.get(id(node))
