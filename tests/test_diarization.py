@@ -362,13 +362,37 @@ def test_a_real_single_speaker_clip_gives_one_speaker(backend):
 
 def test_one_real_voice_recorded_over_many_sessions_is_one_speaker(backend):
     """Telephone prompts of one voice actor: its clusters differ as much as one voice does
-    from session to session, and are merged into one speaker."""
+    from session to session, and are merged into one speaker. Two voices of one synthesiser
+    can be as alike, so the count says it is unsure, and why."""
     from .speech import ONE_VOICE_SESSIONS
 
     ann = backend.diarize(str(ONE_VOICE_SESSIONS), DiarizationOptions())
     assert ann.labels() == ["SPEAKER_00"]
     assert ann.get_timeline().support().duration() > 30
-    assert backend.last_count["confidence"] == "high"
+    count = backend.last_count
+    assert count["speakers"] == 1 and count["confidence"] == "low"
+    assert 0.85 < count["merged_similarity"] < 0.92
+
+
+def test_clusters_as_alike_as_one_voice_are_joined_and_the_join_is_reported():
+    """Three tight groups of windows, two of them 0.88 alike (as two voices of one synthesiser,
+    or one real voice over years): clustering finds three, joins the alike two at the default
+    0.85, and says at what similarity, which makes the count unsure."""
+    from longspeech.diarization.clustering import cluster, normalise
+
+    rng = np.random.default_rng(1)
+    a, b = normalise(rng.normal(size=(2, 256)))
+    b = normalise(b - (b @ a) * a)                      # orthogonal to a
+    near_a = 0.88 * a + np.sqrt(1 - 0.88 ** 2) * b      # cosine 0.88 with a
+    c = normalise(rng.normal(size=256))
+    centres = np.stack([a, near_a, c])
+    truth = np.repeat([0, 1, 2], 200)
+    vectors = normalise(centres[truth] + 0.01 * rng.normal(size=(600, 256))).astype(np.float32)
+    joined = cluster(vectors, bounds=(1, None))
+    assert joined.estimated == 3 and len(joined.centroids) == 2
+    assert joined.merged_similarity == pytest.approx(0.88, abs=0.01)
+    kept = cluster(vectors, bounds=(1, None), merge_similarity=0.95)
+    assert len(kept.centroids) == 3 and kept.merged_similarity is None
 
 
 def test_a_count_is_unsure_where_two_speakers_are_nearly_alike_or_one_barely_talks():
@@ -380,8 +404,12 @@ def test_a_count_is_unsure_where_two_speakers_are_nearly_alike_or_one_barely_tal
     apart = np.array([[1.0, 0.0], [0.6, 0.8]])          # cosine 0.6
     alike = np.array([[1.0, 0.0], [0.9, 0.436]])        # cosine 0.9
     assert count_confidence(apart, ann) == {"speakers": 2, "confidence": "high",
-                                            "closest_similarity": 0.6, "smallest_share": 0.5}
+                                            "closest_similarity": 0.6, "smallest_share": 0.5,
+                                            "merged_similarity": None}
     assert count_confidence(alike, ann)["confidence"] == "low"
+    # two clusters joined as alike as two synthetic voices (or one real voice over years)
+    assert count_confidence(apart, ann, merged_similarity=0.87)["confidence"] == "low"
+    assert count_confidence(apart, ann, merged_similarity=0.95)["confidence"] == "high"
     ann[Span(100, 102)] = "C"                             # 2 s of 102: a fragment
     three = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     got = count_confidence(three, ann)

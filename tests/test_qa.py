@@ -4,6 +4,7 @@ model on synthesised speech, Qwen2-Audio with fusion on a tiny random config, ba
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -74,8 +75,16 @@ def test_questions_about_structure_are_computed_with_their_evidence():
         return a, [(e.start, e.speaker) for e in a.evidence]
 
     a, ev = q("How many speakers are there?")
-    assert a.text == "2 (spk0, spk1)" and a.model == "transcript data"
+    assert a.text == "2 (spk0, spk1)." and a.model == "transcript data"
     assert ev == [(1.2, "spk0"), (4.5, "spk1")]
+    # where the diarizer joined two voices it could not tell apart, the answer says so
+    joined = {"speakers": 2, "confidence": "low", "closest_similarity": 0.71,
+              "smallest_share": 0.4, "merged_similarity": 0.87}
+    unsure = replace(tr, provenance={"diarization": {"speaker_count": joined}})
+    assert ask(None, "How many speakers are there?", mode="cascade",
+               transcript=unsure).text == (
+        "2 (spk0, spk1). The count is uncertain: two voices as alike as 0.87 (cosine) were "
+        "counted as one speaker, so there may be one more.")
     a, ev = q("How long did spk0 talk?")
     assert a.text == "spk0 talked for 7.8 s in 2 segment(s)." and ev == [(1.2, "spk0"),
                                                                         (65.0, "spk0")]

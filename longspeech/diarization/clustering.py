@@ -30,6 +30,8 @@ class Clusters:
     labels: np.ndarray      # (n,) int cluster of each window, 0..k-1
     centroids: np.ndarray   # (k, d) unit vectors
     estimated: int          # count found before min/max bounds and merging were applied
+    # the lowest centroid similarity at which two clusters were merged (None: no merge)
+    merged_similarity: float | None = None
 
 
 def normalise(x: np.ndarray) -> np.ndarray:
@@ -165,9 +167,12 @@ def _refine(vectors: np.ndarray, centroids: np.ndarray, steps: int) -> tuple[np.
 
 
 def _fold(vectors: np.ndarray, centroids: np.ndarray, lo: int, min_fraction: float,
-          merge_similarity: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Drop near-empty clusters and merge near-identical ones while more than lo remain."""
+          merge_similarity: float, steps: int
+          ) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Drop near-empty clusters and merge near-identical ones while more than lo remain;
+    also the lowest similarity at which two were merged (None: none were)."""
     labels, centroids = _refine(vectors, centroids, steps)
+    merged_at: float | None = None
     while len(centroids) > max(lo, 1):
         share = np.bincount(labels, minlength=len(centroids)) / len(labels)
         sim = centroids @ centroids.T
@@ -176,6 +181,8 @@ def _fold(vectors: np.ndarray, centroids: np.ndarray, lo: int, min_fraction: flo
             drop = int(np.argmin(share))
             centroids = np.delete(centroids, drop, axis=0)
         elif sim.max() > merge_similarity:
+            at = float(sim.max())
+            merged_at = at if merged_at is None else min(merged_at, at)
             i, j = np.unravel_index(int(np.argmax(sim)), sim.shape)
             members = (labels == i) | (labels == j)
             merged = normalise(vectors[members].mean(axis=0, keepdims=True))
@@ -183,7 +190,7 @@ def _fold(vectors: np.ndarray, centroids: np.ndarray, lo: int, min_fraction: flo
         else:
             break
         labels, centroids = _refine(vectors, centroids, steps)
-    return labels, centroids
+    return labels, centroids, merged_at
 
 
 def cluster(vectors: np.ndarray, *, bounds: tuple[int, int | None], method: str = "spectral",
@@ -205,6 +212,7 @@ def cluster(vectors: np.ndarray, *, bounds: tuple[int, int | None], method: str 
         min_size = max(2, int(np.ceil(min_fraction * len(x))))
         labels, estimated = agglomerative(x, lo, hi, threshold, min_size)
     centroids = _centroids(x, labels)
-    labels_all, centroids = _fold(vectors, centroids.astype(np.float32), lo, min_fraction,
-                                  merge_similarity, refine_steps)
-    return Clusters(labels_all.astype(np.int64), centroids.astype(np.float32), estimated)
+    labels_all, centroids, merged_at = _fold(vectors, centroids.astype(np.float32), lo,
+                                             min_fraction, merge_similarity, refine_steps)
+    return Clusters(labels_all.astype(np.int64), centroids.astype(np.float32), estimated,
+                    None if merged_at is None else round(merged_at, 3))

@@ -76,5 +76,5 @@ class EmbeddedBackend:
         if options.edge_margin_db is not None:
             ann = follow_speech(ann, windows.levels, windows.level_seconds,
                                 options.edge_margin_db)
-        self.last_count = count_confidence(found.centroids, ann)
+        self.last_count = count_confidence(found.centroids, ann, found.merged_similarity)
         return relabel_by_first_appearance(ann)

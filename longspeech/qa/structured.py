@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..diarization.count_confidence import AMBIGUOUS_SIMILARITY, SAME_VOICE
 from ..types import Segment, Transcript
 from .cascade import clock
 from .evidence import Evidence
@@ -47,12 +48,32 @@ def _speakers(tr: Transcript) -> list[str]:
     return seen
 
 
+def count_doubt(tr: Transcript) -> str:
+    """Why the diarizer's speaker count may be off (its provenance says how sure it is), or
+    "" when it is sure or did not say."""
+    count = (tr.provenance.get("diarization") or {}).get("speaker_count") or {}
+    if count.get("confidence") != "low":
+        return ""
+    merged, closest = count.get("merged_similarity"), count.get("closest_similarity")
+    share = count.get("smallest_share")
+    if merged is not None and merged < SAME_VOICE:
+        why = (f"two voices as alike as {merged:.2f} (cosine) were counted as one speaker, "
+               "so there may be one more")
+    elif closest is not None and closest > AMBIGUOUS_SIMILARITY:
+        why = f"two of the speakers sound nearly alike ({closest:.2f}), so they may be one"
+    elif share is not None:
+        why = f"one speaker holds only {share:.0%} of the speech, so it may be a stray"
+    else:
+        return ""
+    return f" The count is uncertain: {why}."
+
+
 def _count(tr: Transcript, _: re.Match) -> Computed:
     names = _speakers(tr)
     if not names:
         return Computed(_NO_SPEAKERS, [])
     firsts = [next(s for s in tr.segments if s.speaker == n and s.text.strip()) for n in names]
-    return Computed(f"{len(names)} ({', '.join(names)})", _evidence(firsts))
+    return Computed(f"{len(names)} ({', '.join(names)}).{count_doubt(tr)}", _evidence(firsts))
 
 
 def _talk_time(tr: Transcript, m: re.Match) -> Computed | None:
