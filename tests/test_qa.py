@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,6 +118,44 @@ def test_retrieval_matches_word_forms_and_reads_the_reply_to_a_question():
     text = cascade_messages("\n".join(lines), "Who presents the quarterly review?",
                             passages=1)[-1]["content"]
     assert lines[1] in text and lines[2] in text and lines[0] not in text
+
+
+def test_a_question_answered_by_the_next_speaker_is_answered_from_the_recording(tmp_path):
+    """A scripted dialogue, spoken by two synthetic voices and transcribed: the question's
+    line is read with the reply after it, and the answer names who and where, with the reply
+    line as its evidence (where SmolLM2 talks on past the answer, "...in Lisbon, Portugal,
+    in May.", only the backed name asked for is kept)."""
+    from longspeech.synth import RecordingSpec, write_recording
+
+    from .test_synth import SCRIPT
+
+    paths = write_recording(RecordingSpec(seed=3, duration=20.0, speakers=2, script=SCRIPT),
+                            tmp_path, "dialogue")
+    said = {s["text"]: s["start"] for s in json.loads(Path(paths.metadata).read_text())[
+        "sentences"]}
+    who = ask(paths.audio, "Who will present the quarterly review?", mode="cascade")
+    assert "Maria" in who.text and who.supported
+    assert [round(e.start) for e in who.evidence] == [round(said["Maria offered to do it."])]
+    where = ask(paths.audio, "Where is the workshop this year?", mode="cascade")
+    assert "Lisbon" in where.text and where.supported
+    assert [round(e.start) for e in where.evidence] == [
+        round(said["It will be in Lisbon, in May."])]
+
+
+def test_an_unbacked_answer_keeps_the_backed_words_of_the_kind_asked_for():
+    from longspeech.qa.evidence import Evidence, kind_answer
+
+    reply = Evidence(11.0, 12.5, "spk1", "Maria offered to do it.")
+    asked = Evidence(7.5, 10.0, "spk0", "Who will present the quarterly review?")
+    ramble = "Maria, I'm sorry for any confusion. The quarterly review is a key part of it."
+    assert kind_answer("Who will present the quarterly review?", ramble,
+                       [asked, reply]) == ("Maria", [reply])
+    # a name the evidence does not hold, or a question asking for no name or number: nothing
+    assert kind_answer("Who will present it?", "Helena will.", [asked, reply]) is None
+    assert kind_answer("Why was it moved?", ramble, [asked, reply]) is None
+    price = Evidence(3.0, 5.0, "spk0", "The repair cost us 900 pounds in the end.")
+    assert kind_answer("How much did the repair cost?", "It cost 900 pounds, a fair price.",
+                       [price]) == ("900", [price])
 
 
 def test_among_lines_about_as_relevant_the_one_holding_the_kind_asked_for_goes_first():

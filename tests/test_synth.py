@@ -182,6 +182,24 @@ def test_long_silences_and_a_single_speaker() -> None:
     assert all(5.0 <= b.start - a.end <= 6.0 for a, b in zip(turns, turns[1:]))
 
 
+SCRIPT = ((0, "Who will present the quarterly review?"), (1, "Maria offered to do it."),
+          (0, "Good, thank you."), (1, "Where is the workshop this year?"),
+          (0, "It will be in Lisbon, in May."))
+
+
+def test_a_script_is_spoken_in_order_one_turn_a_line() -> None:
+    rec = make_recording(RecordingSpec(seed=3, duration=20.0, speakers=2, script=SCRIPT))
+    assert [(s.speaker, s.text) for s in rec.sentences] == [(f"spk{k}", t) for k, t in SCRIPT]
+    turns = rec.turns()
+    assert [t.speaker for t in turns] == [f"spk{k}" for k, _ in SCRIPT]
+    assert all(0.3 <= b.start - a.end <= 1.5 for a, b in zip(turns, turns[1:]))   # the gaps
+    assert rec.duration == 20.0 and turns[-1].end < 20.0
+    with pytest.raises(InvalidOptionError, match="does not fit in 6.0 s"):
+        make_recording(RecordingSpec(seed=3, duration=6.0, speakers=2, script=SCRIPT))
+    with pytest.raises(InvalidOptionError, match="speaker index below 2"):
+        RecordingSpec(speakers=2, script=((2, "Hello."),))
+
+
 def test_flac_holds_the_same_samples(dialogue, tmp_path: Path) -> None:
     rec, paths = dialogue
     flac = write_recording(rec, tmp_path, "dialogue", audio_format="flac")

@@ -21,7 +21,7 @@ import numpy as np
 from ..compression import METHODS, CompressionOptions
 from ..errors import InvalidOptionError
 from ..types import Transcript
-from .evidence import Evidence, backed, find_evidence, nearest_passage
+from .evidence import Evidence, backed, find_evidence, kind_answer, nearest_passage
 
 Mode = Literal["lslm", "cascade"]
 EMBEDDED_LSLM = "embedded"
@@ -154,7 +154,10 @@ def answer_cascade(transcript: Transcript | str, question: str, opts: AskOptions
                       seconds=time.perf_counter() - t0)
     evidence = find_evidence(transcript, question, text)
     supported = backed(question, text, evidence)
-    if not supported:
+    short = None if supported else kind_answer(question, text, evidence)
+    if short is not None:
+        (text, evidence), supported = short, True
+    elif not supported:
         evidence = nearest_passage(transcript, question)
         text = unbacked_answer(evidence)
     return Answer(text, "cascade", question, model=opts.llm, seconds=time.perf_counter() - t0,

@@ -60,19 +60,25 @@ def question_kind(question: str) -> Kind | None:
     return None
 
 
-def holds_kind(text: str, kind: Kind | None, question: str) -> bool:
-    """Whether `text` has a word of `kind` that the question does not already say: a number
-    (digits or a number word), or a capitalised word that is not an ordinary English word."""
+def words_of_kind(text: str, kind: Kind | None, question: str) -> list[str]:
+    """The words of `text` of `kind` that the question does not already say: numbers
+    (digits or number words), or capitalised words that are not ordinary English words."""
     if kind is None:
-        return False
+        return []
     asked = {w.lower() for w in _TOKEN.findall(question)}
     common = common_words()
+    out = []
     for w in _TOKEN.findall(LINE_HEAD.sub("", text, count=1)):
         if w.lower() in asked:
             continue
         if kind == "number" and (w[0].isdigit() or w.lower() in _NUMBER_WORDS):
-            return True
-        if kind == "name" and w[0].isupper() and w not in NOT_NAMES \
+            out.append(w.rstrip(".,"))
+        elif kind == "name" and w[0].isupper() and w not in NOT_NAMES \
                 and w.lower().split("'")[0] not in common:
-            return True
-    return False
+            out.append(w)
+    return out
+
+
+def holds_kind(text: str, kind: Kind | None, question: str) -> bool:
+    """Whether `text` has a word of `kind` that the question does not already say."""
+    return bool(words_of_kind(text, kind, question))

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..types import Segment, Transcript
+from .answer_kind import question_kind, words_of_kind
 from .retrieval import answer_lines, terms
 
 
@@ -47,6 +48,25 @@ def backed(question: str, answer: str, evidence: list[Evidence]) -> bool:
     added = set(terms(answer)) - set(terms(question))
     held = {t for e in evidence for t in terms(e.text)}
     return bool(evidence) and bool(added) and added <= held
+
+
+def kind_answer(question: str, answer: str, evidence: list[Evidence]
+                ) -> tuple[str, list[Evidence]] | None:
+    """For an answer the evidence does not back as a whole: the words of the kind the
+    question asks for (a name for who / where, a number for how many...) that the answer
+    says and the evidence holds, with the evidence lines that hold them. "Maria, I'm sorry
+    for any confusion. The quarterly review is..." answers "Who will present the quarterly
+    review?" with "Maria" where a line says "Maria offered to do it"."""
+    found = []
+    for w in words_of_kind(answer, question_kind(question), question):
+        t = set(terms(w))
+        lines = [e for e in evidence if t and t <= set(terms(e.text))]
+        if lines and w not in found:
+            found.append(w)
+    if not found:
+        return None
+    keep = {t for w in found for t in terms(w)}
+    return ", ".join(found), [e for e in evidence if keep & set(terms(e.text))]
 
 
 def nearest_passage(transcript: Transcript, question: str) -> list[Evidence]:

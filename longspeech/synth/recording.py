@@ -39,6 +39,9 @@ class RecordingSpec:
     long_silence_prob: chance that a turn gap is a long silence drawn from long_silence.
     overlap: let some turns start before the previous one ends (overlap_prob, overlap_range s).
     snr_db: add noise (white or pink) at this SNR; speech power is measured over the speech.
+    script: a dialogue spoken in order instead, one (speaker index, sentence) per turn, a
+        `gap` apart; the recording is `duration` long and must hold it (texts, turn sizes,
+        silences and overlap are not used). For questions whose answer is the next line.
     """
 
     seed: int = 0
@@ -58,6 +61,7 @@ class RecordingSpec:
     snr_db: float | None = None
     noise: str = "white"
     lead: float = 0.5  # silence before the first and after the last sentence (s)
+    script: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
         def bad(msg: str) -> InvalidOptionError:
@@ -85,6 +89,10 @@ class RecordingSpec:
             raise bad(f"noise must be one of {', '.join(NOISE_KINDS)}")
         if self.lead < 0:
             raise bad("lead must be >= 0")
+        for k, line in self.script:
+            if not 0 <= k < self.speakers or not line.strip():
+                raise bad(f"script line ({k}, {line!r}) needs a speaker index below "
+                          f"{self.speakers} and a sentence")
 
     def resolved_voices(self) -> tuple[Voice, ...]:
         return self.voices or default_voices(self.speakers)
@@ -210,10 +218,41 @@ def make_recording(spec: RecordingSpec, cache: RenderCache | None = None) -> Syn
     cache = cache if cache is not None else DEFAULT_CACHE
     voices = spec.resolved_voices()
     labels = [f"spk{k}" for k in range(spec.speakers)]
-    pools = _render_pools(spec, voices, cache)
     rng = random.Random(f"longspeech.synth.plan:{spec.seed}")
     total = round(spec.duration * SAMPLE_RATE)
     limit = total - round(spec.lead * SAMPLE_RATE)
+    placed = (_place_script(spec, voices, labels, cache, rng, limit) if spec.script
+              else _place_drawn(spec, labels, _render_pools(spec, voices, cache), rng, limit))
+    if not placed:
+        raise InvalidOptionError(f"no sentence fits in {spec.duration} s; use a longer duration")
+    rec = SyntheticRecording(spec, dict(zip(labels, voices)), placed, total)
+    if spec.snr_db is not None:
+        rec.speech_rms, rec.noise_gain = _noise_level(rec, spec)
+    else:
+        rec.speech_rms = _speech_rms(rec)
+    return rec
+
+
+def _place_script(spec: RecordingSpec, voices: tuple[Voice, ...], labels: list[str],
+                  cache: RenderCache, rng: random.Random, limit: int) -> list[PlacedSentence]:
+    """The script's lines in order, one turn each, `gap` apart."""
+    renders = _render_all([(voices[k], line) for k, line in spec.script], cache)
+    placed: list[PlacedSentence] = []
+    cursor = round(spec.lead * SAMPLE_RATE)
+    for i, ((k, _), r) in enumerate(zip(spec.script, renders)):
+        offset = max(0, cursor - r.speech_start)
+        if offset + r.num_samples > limit:
+            raise InvalidOptionError(
+                f"the script does not fit in {spec.duration} s (line {i + 1} of "
+                f"{len(spec.script)} ends past it); use a longer duration")
+        placed.append(PlacedSentence(i, i, labels[k], offset, r))
+        cursor = placed[-1].end_sample + _samples(rng, spec.gap)
+    return placed
+
+
+def _place_drawn(spec: RecordingSpec, labels: list[str], pools: list[list[RenderedSentence]],
+                 rng: random.Random, limit: int) -> list[PlacedSentence]:
+    """Turns of sentences drawn from each speaker's pool until the recording is full."""
     order: dict[int, list[int]] = {k: [] for k in range(spec.speakers)}
     last_end = {k: -SAMPLE_RATE for k in range(spec.speakers)}
     placed: list[PlacedSentence] = []
@@ -239,14 +278,7 @@ def make_recording(spec: RecordingSpec, cache: RenderCache | None = None) -> Syn
         if not full:
             turn += 1
             speaker, cursor = _next_turn(spec, rng, speaker, placed, last_end)
-    if not placed:
-        raise InvalidOptionError(f"no sentence fits in {spec.duration} s; use a longer duration")
-    rec = SyntheticRecording(spec, dict(zip(labels, voices)), placed, total)
-    if spec.snr_db is not None:
-        rec.speech_rms, rec.noise_gain = _noise_level(rec, spec)
-    else:
-        rec.speech_rms = _speech_rms(rec)
-    return rec
+    return placed
 
 
 def _samples(rng: random.Random, span: tuple[float, float]) -> int:
@@ -290,9 +322,7 @@ def _render_pools(spec: RecordingSpec, voices: tuple[Voice, ...],
     else:
         texts = sentences(spec.seed, per_speaker * s)
         pools_text = [texts[k::s] for k in range(s)]
-    jobs = [(voices[k], t) for k in range(s) for t in pools_text[k]]
-    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as ex:
-        renders = list(ex.map(lambda vt: cache.get(*vt), jobs))
+    renders = _render_all([(voices[k], t) for k in range(s) for t in pools_text[k]], cache)
     pools, i = [], 0
     for k in range(s):
         pools.append(renders[i:i + len(pools_text[k])])
@@ -332,3 +362,9 @@ def _noise_level(rec: SyntheticRecording, spec: RecordingSpec) -> tuple[float, f
     noise_rms = math.sqrt(noise_energy / rec.num_samples)
     assert spec.snr_db is not None
     return speech_rms, speech_rms / (noise_rms * 10 ** (spec.snr_db / 20))
+
+
+def _render_all(jobs: list[tuple[Voice, str]], cache: RenderCache) -> list[RenderedSentence]:
+    """Each (voice, text) rendered, in parallel (one process per render)."""
+    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as ex:
+        return list(ex.map(lambda vt: cache.get(*vt), jobs))
