@@ -84,8 +84,11 @@ def test_questions_about_structure_are_computed_with_their_evidence():
     unsure = replace(tr, provenance={"diarization": {"speaker_count": joined}})
     assert ask(None, "How many speakers are there?", mode="cascade",
                transcript=unsure).text == (
-        "2 (spk0, spk1). The count is uncertain: two voices as alike as 0.87 (cosine) were "
-        "counted as one speaker, so there may be one more.")
+        "2 (spk0, spk1). The speaker count is uncertain: two voices as alike as 0.87 (cosine) "
+        "were counted as one speaker, so there may be one more.")
+    assert ask(None, "How long did spk0 talk?", mode="cascade", transcript=unsure).text \
+        .endswith("in 2 segment(s). The speaker count is uncertain: two voices as alike as "
+                  "0.87 (cosine) were counted as one speaker, so there may be one more.")
     a, ev = q("How long did spk0 talk?")
     assert a.text == "spk0 talked for 7.8 s in 2 segment(s)." and ev == [(1.2, "spk0"),
                                                                         (65.0, "spk0")]

@@ -65,7 +65,7 @@ def count_doubt(tr: Transcript) -> str:
         why = f"one speaker holds only {share:.0%} of the speech, so it may be a stray"
     else:
         return ""
-    return f" The count is uncertain: {why}."
+    return f" The speaker count is uncertain: {why}."
 
 
 def _count(tr: Transcript, _: re.Match) -> Computed:
@@ -87,8 +87,8 @@ def _talk_time(tr: Transcript, m: re.Match) -> Computed | None:
     segs = [s for s in tr.segments if s.speaker == match[0] and s.text.strip()]
     total = sum(s.end - s.start for s in segs)
     longest = sorted(sorted(segs, key=lambda s: s.start - s.end)[:2], key=lambda s: s.start)
-    return Computed(f"{match[0]} talked for {_duration(total)} in {len(segs)} segment(s).",
-                    _evidence(longest))
+    return Computed(f"{match[0]} talked for {_duration(total)} in {len(segs)} segment(s)."
+                    f"{count_doubt(tr)}", _evidence(longest))
 
 
 def _said(tr: Transcript, phrase: str) -> Segment | None:
