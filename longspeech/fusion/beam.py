@@ -167,7 +167,7 @@ def run_searches(steps: WhisperSteps, searches: Sequence[Search]) -> list[Decode
         rows = steps.logprobs(nodes) if nodes else None
         at = {id(n): k for k, n in enumerate(nodes)}
         for i, (tips, full) in list(asks.items()):
-            assert rows is not None or not full
+            # a search that needs rows put all its tips in `nodes`, so rows exist
             advance(i, rows[[at[id(n)] for n in tips]] if full and rows is not None else None)
     return [results[i] for i in range(len(searches))]
 

@@ -63,8 +63,9 @@ class Answer:
     """An answer and how it was made. frames: encoder frames of the recording (lslm);
     speech_tokens: vectors the LLM read in their place (<= window); seconds: wall time;
     evidence: the transcript segments that hold the answer (cascade). supported: False when
-    the LLM's reply had words no evidence holds (a guess): the text then quotes the passage
-    that bears on the question instead."""
+    the LLM's reply had words no evidence holds (a guess) and named nothing of the kind asked
+    for that the evidence holds: the text then quotes the passage that bears on the question
+    instead."""
 
     text: str
     mode: str

@@ -57,16 +57,16 @@ def kind_answer(question: str, answer: str, evidence: list[Evidence]
     says and the evidence holds, with the evidence lines that hold them. "Maria, I'm sorry
     for any confusion. The quarterly review is..." answers "Who will present the quarterly
     review?" with "Maria" where a line says "Maria offered to do it"."""
+    held = [set(terms(e.text)) for e in evidence]
     found = []
     for w in words_of_kind(answer, question_kind(question), question):
         t = set(terms(w))
-        lines = [e for e in evidence if t and t <= set(terms(e.text))]
-        if lines and w not in found:
+        if t and w not in found and any(t <= h for h in held):
             found.append(w)
     if not found:
         return None
     keep = {t for w in found for t in terms(w)}
-    return ", ".join(found), [e for e in evidence if keep & set(terms(e.text))]
+    return ", ".join(found), [e for e, h in zip(evidence, held) if keep & h]
 
 
 def nearest_passage(transcript: Transcript, question: str) -> list[Evidence]:
