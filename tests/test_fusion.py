@@ -517,6 +517,42 @@ def test_the_guards_plain_search_runs_beside_the_fused_one(asr, bpe_llm):
     assert apart.tree.forwards > together.tree.forwards
 
 
+def test_a_search_stops_at_the_text_its_audio_can_hold(asr):
+    """A chunk's duration caps its text (12 tokens a second + 16): told the 11-second JFK
+    clip lasted half a second, the search stops at the cap and says it ran away; told its
+    real length, it ends at EOT with the text it finds without a cap."""
+    from longspeech.audio import load
+    from longspeech.fusion.whisper import WhisperSteps, text_token_limit
+
+    x = load(JFK)
+    enc = asr.encode([x])
+    prefix = asr.prefix()
+    free = plain_beam_search(asr, enc, prefix)
+    real = WhisperSteps(asr, enc, prefix, seconds=len(x) / 16000)
+    res = plain_beam_search(asr, enc, prefix, steps=real)
+    assert res.tokens == free.tokens and not real.ran_away(res.beams[0].tokens)
+    short = WhisperSteps(asr, enc, prefix, seconds=0.5)
+    assert short.limit == len(prefix) + text_token_limit(0.5) == len(prefix) + 22
+    cut = plain_beam_search(asr, enc, prefix, steps=short)
+    assert len(cut.beams[0].tokens) == 23 and short.ran_away(cut.beams[0].tokens)
+    assert cut.tokens == free.tokens[:23]
+
+
+def test_a_search_that_runs_away_is_decoded_by_the_fallback(tmp_path, asr, monkeypatch):
+    """Where the search reaches the duration's cap (a loop, in practice), the chunk is
+    decoded again by the transformers engine with its fallback, and the segments say so.
+    Here a cap of 16 tokens for any duration stands in for the loop."""
+    from longspeech.eval import normalize
+    from longspeech.fusion import whisper
+    from longspeech.pipelines.transcribe import TranscribeOptions, transcribe_file
+
+    monkeypatch.setattr(whisper, "MAX_TOKEN_RATE", 0.0)
+    tr = transcribe_file(JFK, _gfd(asr, weight=0.0),
+                         TranscribeOptions(asr=AsrOptions(engine="gfd")))
+    assert {s.decoder for s in tr.segments} == {"fallback"}
+    assert normalize(" ".join(s.text for s in tr.segments)) == normalize(JFK_TEXT)
+
+
 def test_a_glossary_term_whisper_never_ranks_is_offered_and_scored(tmp_path, asr):
     """tiny.en hears espeak's "Kubernetes" as "Cubernetes" and never ranks " Kub" among its
     top-5; offered from the glossary, the term is scored by Whisper and SmolLM2 and wins."""

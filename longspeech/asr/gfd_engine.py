@@ -8,7 +8,8 @@ followed by the last `context_chars` characters of the running transcript), so i
 groups before it.
 
 Guards: a fused chunk whose text is too repetitive or too unlikely under Whisper alone (the
-temperature-fallback rule) is decoded again by the transformers engine with its fallback, and
+temperature-fallback rule), or whose search ran past the text its duration can hold (a loop;
+fusion/whisper.py), is decoded again by the transformers engine with its fallback, and
 the no-speech rule drops silence; word times come from the same teacher-forced alignment.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..audio.decode import SAMPLE_RATE
 from ..fusion import DecodeResult, FusionOptions, PrefixScorer, WhisperAsr
 from ..fusion.beam import fused_search, plain_search, run_searches
 from ..fusion.terms import Term, glossary_terms
@@ -179,14 +181,21 @@ class GfdEngine:
         return self._respell(steps, self._search(asr, steps, prompt, prompt),
                              prompt)
 
+    def _fallback(self, chunk: ChunkAudio, language: str) -> list[Segment]:
+        """The chunk decoded again by the transformers engine with its temperature fallback."""
+        return [replace(s, decoder="fallback")
+                for s in self.plain.transcribe_batch([chunk], language)[0]]
+
     def _segments(self, chunk: ChunkAudio, language: str, asr_prompt: str | None,
                   prompt: str) -> list[Segment]:
         asr = self.asr(language)
         enc = asr.encode([chunk.samples])
         prefix = asr.prefix(self.opts.prompt_text(asr_prompt if self.fusion.asr_prompt
                                                   else None))
-        steps = WhisperSteps(asr, enc, prefix)
+        steps = WhisperSteps(asr, enc, prefix, seconds=len(chunk.samples) / SAMPLE_RATE)
         res = self._search(asr, steps, prompt, self.fusion.prompt)
+        if steps.ran_away(res.beams[0].tokens):
+            return self._fallback(chunk, language)
         # A search stopped by the decoder's length limit leaves no position for the EOT that
         # scoring appends: such a text (a loop) is cut, then caught by the guards below.
         room = asr.max_len - len(prefix) - 1
@@ -201,8 +210,7 @@ class GfdEngine:
                                 tok.no_speech, self._heads, frames)
         cr = compression_ratio(res.text)
         if needs_fallback(scored.avg_logprob, cr, scored.no_speech_prob, self.opts):
-            return [replace(s, decoder="fallback")
-                    for s in self.plain.transcribe_batch([chunk], language)[0]]
+            return self._fallback(chunk, language)
         if is_silence(scored.avg_logprob, scored.no_speech_prob, self.opts):
             return []
         if self._respell(steps, res, self.fusion.prompt).respelled:

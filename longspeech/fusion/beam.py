@@ -6,7 +6,7 @@ asr = cumulative log-prob / #tokens and llm = byte-prefix log-prob / n_adj, each
 as (1 - r) * asr + r * llm. The LLM scores a beam ONCE on its current text, without the
 candidate token (the delayed term), and all its children share that score. Finished beams
 carry over; the best `beams` survive; the search stops when all have ended (EOT or past the
-decoder's 448 positions) or their lengths differ by more than `max_len_diff`.
+decoder's 448 positions or the chunk's cap, WhisperSteps.limit) or their lengths differ by more than `max_len_diff`.
 
 Additions of this project, each off when its option is None:
 - `acoustic_margin` (m): where Whisper is sure, the LLM has nothing to overrule. The LLM
@@ -76,7 +76,7 @@ def candidates(top: Sequence[tuple[int, float]], eot: int) -> list[tuple[int, fl
 
 def _start(asr: WhisperAsr, steps: WhisperSteps) -> Hypothesis:
     tok, lp = steps.first()
-    finished = tok == asr.eot or steps.prefix_len + 1 > asr.max_len
+    finished = tok == asr.eot or steps.prefix_len + 1 > steps.limit
     return Hypothesis((tok,), asr.token_bytes[tok], lp, lp, lp, None, finished, steps.tree.root)
 
 
@@ -91,7 +91,7 @@ def extend(asr: WhisperAsr, steps: WhisperSteps, b: Hypothesis, tokens: tuple[in
     return Hypothesis(b.tokens + tokens,
                       b.content + b"".join(asr.token_bytes[t] for t in tokens), cum,
                       (1 - r) * a + r * (floor if known is None else known), a, known,
-                      tokens[-1] == asr.eot or steps.prefix_len + n > asr.max_len, parent,
+                      tokens[-1] == asr.eot or steps.prefix_len + n > steps.limit, parent,
                       b.content, b.offered)
 
 

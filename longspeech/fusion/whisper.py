@@ -18,6 +18,17 @@ from .bytes import whisper_token_bytes
 from .tree import Node, TreeCache
 
 PROMPT_TOKENS = 223   # previous-text tokens Whisper may see (as OpenAI Whisper: n_ctx // 2 - 1)
+# Text tokens a chunk of speech can hold: 12 a second, plus 16. The fastest real English in
+# the dev set runs at 4.3 tokens a second (clips over a second), so a search that reaches this
+# without ending has left the audio behind (a loop). Without it a loop in noise runs on to the
+# decoder's 448 positions, 10 s and more of searching for a 4-second clip.
+MAX_TOKEN_RATE = 12.0
+TOKEN_SLACK = 16
+
+
+def text_token_limit(seconds: float) -> int:
+    """The most text tokens a search may produce for `seconds` of audio."""
+    return TOKEN_SLACK + int(np.ceil(seconds * MAX_TOKEN_RATE))
 
 
 @dataclass
@@ -93,9 +104,14 @@ class WhisperSteps:
 
     TOP_KEPT = 16
 
-    def __init__(self, asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int]):
+    def __init__(self, asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int],
+                 seconds: float | None = None):
+        """`seconds`: the chunk's duration, which caps the text at text_token_limit; without
+        it, only the decoder's positions do."""
         self.asr = asr
         self.prefix_len = len(prefix)
+        self.limit = asr.max_len if seconds is None else min(
+            asr.max_len, self.prefix_len + text_token_limit(seconds))
         self.tree = TreeCache(_whisper_step(asr.model, encoder_out[:1]), prefix,
                               dtype=asr.model.dtype, device=asr.device)
         self._top: dict[int, tuple[list[int], list[float]]] = {}
@@ -118,6 +134,12 @@ class WhisperSteps:
         for n, v, i in zip(nodes, vals.tolist(), ids.tolist()):
             self._top[id(n)] = (i, v)
         return rows
+
+    def ran_away(self, tokens: Sequence[int]) -> bool:
+        """Whether a hypothesis ended at the duration's cap, not at EOT nor at the decoder's
+        positions: more text than the audio can hold."""
+        return (self.limit < self.asr.max_len and tokens[-1] != self.asr.eot
+                and self.prefix_len + len(tokens) > self.limit)
 
     def remembers(self, node: Node) -> bool:
         """Whether the best next tokens after `node` are known (top() needs no call)."""
