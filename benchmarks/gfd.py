@@ -219,8 +219,10 @@ def main() -> None:
         f = FusionOptions(**{**over, "llm_dtype": args.llm_dtype,
                              "prompt": cset.glossary if glossary else ""})
         e = GfdEngine(AsrOptions(engine="gfd", fusion=replace(f, weight=0.0)), asr=asr)
-        e.fusion = f                      # one LLM scorer (and int8 copy) for all systems
-        e.scorer = base.scorer if f.weight > 0 else None
+        e.fusion = f
+        # one LLM and int8 copy for all systems, a prompt cache for each (as each engine of
+        # a user has): a shared one would read the prompt again wherever systems alternate
+        e.scorer = base.scorer.sibling() if f.weight > 0 else None
         return e
 
     decoders = {"plain": engine({"weight": 0.0}, False)}

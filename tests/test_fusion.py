@@ -254,11 +254,12 @@ def test_batched_growing_hypotheses_match_fresh_scoring(bpe_llm):
 
 
 def test_next_prompt_reuses_the_cached_prefix(bpe_llm):
-    scorer = _scorer(bpe_llm)
+    scorer = _scorer(bpe_llm, prompt_block=2)
     scorer.reset("The lazy dog")
     scorer.score([b" jumps over", b" runs"])
     scorer.reset("The lazy dog jumps over the")      # the next chunk: the transcript grew
-    assert scorer.tree.reused_tokens >= len(scorer.prompt_ids("The lazy dog")) - 1
+    shared = len(scorer.prompt_ids("The lazy dog"))
+    assert scorer.tree.reused_tokens == shared - shared % 2 > 0      # whole blocks of 2
     fresh = _scorer(bpe_llm)
     fresh.reset("The lazy dog jumps over the")
     for data in [b" quick brown", " café".encode()[:-1]]:
@@ -269,6 +270,30 @@ def test_next_prompt_reuses_the_cached_prefix(bpe_llm):
     for data in [b" quick brown", b" lazy cat"]:
         assert scorer.score([data])[0].logprob == pytest.approx(
             fresh.score([data])[0].logprob, abs=1e-4)
+
+
+def test_scores_do_not_depend_on_the_prompts_read_before():
+    """A chunk's scores are a function of its prompt alone: read fresh, after a prompt it
+    extends (the previous chunk's) or after an unrelated one (another recording's), SmolLM2's
+    int8 scores are the same to the bit. Reusing the cache at any token instead of at block
+    boundaries moved them by up to 0.47 nat here."""
+    from longspeech.llm import load_llm
+
+    llm = load_llm("smollm2")
+    before = ("Glossary: Kubernetes, PostgreSQL, Siobhan. Siobhan opened the meeting and asked "
+              "whether the staging cluster was ready")
+    prompt = before + " for the database migration before the release on Friday."
+    hyps = [b" We deployed the service on Kubernetes last week.",
+            b" The customer data is stored in PostgreSQL."]
+    fresh = PrefixScorer(llm, int8_steps=True, prompt_block=8)
+    fresh.reset(prompt)
+    want = [s.logprob for s in fresh.score(hyps)]
+    for earlier in (before, "Something else entirely."):
+        fresh.reset(earlier)
+        fresh.score(hyps)
+        fresh.reset(prompt)
+        assert [s.logprob for s in fresh.score(hyps)] == want
+    assert fresh.tree.reused_tokens == 0          # the unrelated prompt shares no block
 
 
 def test_tree_logits_equal_full_forward(bpe_llm):

@@ -52,9 +52,16 @@ class TreeCache:
     """
 
     def __init__(self, step: StepFn, prompt: Sequence[int], dtype: torch.dtype = torch.float32,
-                 device: torch.device | str = "cpu", reuse: TreeCache | None = None):
+                 device: torch.device | str = "cpu", reuse: TreeCache | None = None,
+                 block: int | None = None):
         """`reuse`: a tree of the same model to take over; the part of its cache that holds
-        a common prompt prefix is kept (its hypotheses are dropped), the rest is computed."""
+        a common prompt prefix is kept (its hypotheses are dropped), the rest is computed.
+
+        `block`: read the prompt in passes that end at multiples of `block` tokens, and keep
+        a reused cache only up to such a multiple. A token's keys and values then come from
+        the same pass over the same tokens whatever the tree read before, so scores do not
+        depend on it (a pass over other rows rounds differently, and int8 steps turn such
+        last-bit differences into tenths of a nat). Without it the prompt is one pass."""
         if not prompt:
             raise ValueError("the tree needs a prompt of at least one token")
         self._step = step
@@ -78,15 +85,22 @@ class TreeCache:
                     break
                 common += 1
             start = min(common, n - 1)    # forward at least the last token: its logits
+            if block:
+                start -= start % block
             if start > 0:
                 cache = reuse._cache
                 cache.crop(-(reuse.length - start))
             reuse._cache = None
-        ids = torch.tensor([self.prompt[start:]], device=self.device)
-        pos = torch.arange(start, n, device=self.device)[None]
-        logits, self._cache = step(ids, pos, None, cache)
+        ends = [n] if not block else [*range(start - start % block + block, n, block), n]
+        at = start
+        for end in ends:
+            ids = torch.tensor([self.prompt[at:end]], device=self.device)
+            pos = torch.arange(at, end, device=self.device)[None]
+            logits, cache = step(ids, pos, None, cache)
+            at = end
+        self._cache = cache
         self.root_logits = logits[-1]
-        self._root(n, forwards=1, computed=n - start)
+        self._root(n, forwards=len(ends), computed=n - start)
 
     def _root(self, n: int, forwards: int, computed: int) -> None:
         self.root = Node(self.prompt[-1], None, 0)
