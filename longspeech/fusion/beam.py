@@ -5,8 +5,9 @@ top-k next tokens, keeping only EOT when it is top-1 and dropping it otherwise; 
 asr = cumulative log-prob / #tokens and llm = byte-prefix log-prob / n_adj, each floored, fused
 as (1 - r) * asr + r * llm. The LLM scores a beam ONCE on its current text, without the
 candidate token (the delayed term), and all its children share that score. Finished beams
-carry over; the best `beams` survive; the search stops when all have ended (EOT or past the
-decoder's 448 positions or the chunk's cap, WhisperSteps.limit) or their lengths differ by more than `max_len_diff`.
+carry over; the best `beams` survive; the search stops when all have ended (EOT, or past the
+decoder's 448 positions or the chunk's cap, WhisperSteps.limit) or their lengths differ by
+more than `max_len_diff`.
 
 Additions of this project, each off when its option is None:
 - `acoustic_margin` (m): where Whisper is sure, the LLM has nothing to overrule. The LLM

@@ -71,7 +71,7 @@ class PrefixScorer:
                  temperature: float = 1.7, repetition_penalty: float = 2.0,
                  penalty_window: int = 50, penalize_prompt: bool = False,
                  max_prompt_tokens: int | None = None, int8_steps: bool = False,
-                 prompt_block: int = PROMPT_BLOCK):
+                 prompt_block: int | None = PROMPT_BLOCK):
         """`int8_steps`: read each prompt in float32 and score hypotheses with an int8 copy
         of the LLM (llm/int8.py; CPU only). `prompt_block`: prompts are read in passes of
         this many tokens (tree.py), so a score never depends on the prompts before."""
