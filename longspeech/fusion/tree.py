@@ -91,7 +91,7 @@ class TreeCache:
                 cache = reuse._cache
                 cache.crop(-(reuse.length - start))
             reuse._cache = None
-        ends = [n] if not block else [*range(start - start % block + block, n, block), n]
+        ends = [n] if not block else [*range(start + block, n, block), n]   # start: aligned
         at = start
         for end in ends:
             ids = torch.tensor([self.prompt[at:end]], device=self.device)
