@@ -412,6 +412,16 @@ def train_cmd(
     raise typer.Exit(train_main([what, *ctx.args]))
 
 
+def _roles(given: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for r in given:
+        name, sep, who = r.partition("=")
+        if not sep or not name.strip() or not who.strip():
+            raise InvalidOptionError(f"--role {r!r}: write ROLE=SPEAKER, e.g. host=SPEAKER_00")
+        pairs.append((name.strip(), who.strip()))
+    return tuple(pairs)
+
+
 @app.command("ask")
 def ask_cmd(
     audio: Annotated[Optional[Path], typer.Argument(help="The recording")] = None,
@@ -429,6 +439,7 @@ def ask_cmd(
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="--batch: reuse answers a previous run left in OUT")] = True,
     llm: Annotated[str, typer.Option(help="cascade: the text LLM")] = "smollm2",
     model_dir: Annotated[Optional[Path], typer.Option(help="lslm: a model directory written by `longspeech train` (default: the shipped model)")] = None,
+    role: Annotated[Optional[list[str]], typer.Option(help='Who a role is, for questions such as "How long did the host talk?": ROLE=SPEAKER (host=SPEAKER_00, me=Ann); repeatable')] = None,
 ) -> None:
     """Answer a question about a recording."""
     from .api import ask, ask_batch, read_items
@@ -438,7 +449,8 @@ def ask_cmd(
 
     try:
         opts = AskOptions(model=model, method=method, llm=llm,
-                          model_dir=str(model_dir) if model_dir else None)
+                          model_dir=str(model_dir) if model_dir else None,
+                          roles=_roles(role or []))
         if batch is not None:
             if output_dir is None:
                 raise InvalidOptionError("--batch is a job: name its output directory with -o OUT")

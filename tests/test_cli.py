@@ -73,6 +73,8 @@ BAD = [
     (["ask", "--batch", "{bad_json}", "-o", "{tmp}/o"], 1, "not valid JSON"),
     (["ask", "--batch", "{bad_json}"], 2, "-o OUT"),
     (["ask", "{hostile}", "Who?", "--mode", "oracle"], 2, "unknown mode"),
+    (["ask", "--transcript", "{transcript}", "Who is the host?", "--role", "host"], 2,
+     "ROLE=SPEAKER"),
     (["correct", "{binary}"], 1, "not a text file"),
     (["correct", "{bad_json}"], 1, "not valid JSON"),
     (["correct", "{wrong_types}"], 1, "segments[0].start is str"),

@@ -110,6 +110,67 @@ def test_questions_about_structure_are_computed_with_their_evidence():
     assert llm.model == "smollm2" and llm.supported and llm.evidence[0].start == 65.0
 
 
+def three_voices() -> Transcript:
+    segs = [Segment(0.5, 3.0, "Good morning, let us begin with the freezer.", [], "SPEAKER_02"),
+            Segment(3.5, 20.0, "The freezer broke on Monday and the samples went downstairs.",
+                    [], "SPEAKER_00"),
+            Segment(21.0, 40.0, "A technician from Stuttgart comes on Thursday to fix it.", [],
+                    "SPEAKER_00"),
+            Segment(41.0, 47.0, "Then the grant report, which is due in March.", [],
+                    "SPEAKER_01"),
+            Segment(300.0, 320.0, "The grant report needs the budget figures from finance.",
+                    [], "SPEAKER_00"),
+            Segment(321.0, 324.0, "Thanks all, see you next week.", [], "SPEAKER_01")]
+    return Transcript(Recording("t", "t.wav", 330.0, 16000, 1), "en", segs,
+                      ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"], {})
+
+
+@pytest.mark.parametrize("question,starts", [
+    ("Who talks the most?", "SPEAKER_00 talked the most: 55.5 s"),
+    ("Which speaker speaks the longest?", "SPEAKER_00 talked the most"),
+    ("Who dominated the conversation?", "SPEAKER_00 talked the most"),
+    ("Who talks the least?", "SPEAKER_02 talked the least: 2.5 s"),
+    ("Who speaks first?", "SPEAKER_02 spoke first, at 00:00"),
+    ("Who opens the meeting?", "SPEAKER_02 spoke first"),
+    ("Who had the last word?", "SPEAKER_01 spoke last, at 05:21"),
+    ("How many different voices are there?", "3 (SPEAKER_02, SPEAKER_00, SPEAKER_01)."),
+    ("how long does speaker 1 speak", "SPEAKER_01 talked for 9.0 s in 2 segment(s)."),
+    ("Who brought up the technician?", "SPEAKER_00, at 00:21."),
+    ("When was the grant report mentioned?", "At 00:41 (SPEAKER_01)."),
+])
+def test_structure_questions_are_answered_whatever_their_wording(question, starts):
+    a = ask(None, question, mode="cascade", transcript=three_voices())
+    assert a.model == "transcript data" and a.text.startswith(starts), a.text
+    assert a.evidence       # the segments or figures it rests on
+
+
+def test_people_by_role_and_what_they_said_about_a_thing():
+    tr = three_voices()
+    host = AskOptions(roles=(("host", "SPEAKER_01"), ("me", "SPEAKER_00")))
+    a = ask(None, "How long did the host talk?", mode="cascade", transcript=tr, options=host)
+    assert a.text == "SPEAKER_01 talked for 9.0 s in 2 segment(s)."
+    a = ask(None, "What did I say about the grant report?", mode="cascade", transcript=tr,
+            options=host)
+    assert [(e.start, e.speaker) for e in a.evidence][0] == (300.0, "SPEAKER_00")
+    assert '"The grant report needs the budget figures from finance."' in a.text
+    # a role nobody named is not guessed
+    a = ask(None, "How long did the guest talk?", mode="cascade", transcript=tr)
+    assert "--role guest=SPEAKER" in a.text and not a.evidence
+    bad = AskOptions(roles=(("host", "Zelda"),))
+    a = ask(None, "How long did the host talk?", mode="cascade", transcript=tr, options=bad)
+    assert a.text.startswith("The role host=Zelda names no speaker")
+
+
+def test_what_a_recording_is_about_is_quoted_from_it():
+    a = ask(None, "What were the main topics?", mode="cascade", transcript=three_voices())
+    assert a.text.startswith("Topics in the transcript's own words (extracted, not a summary)")
+    said = {s.text for s in three_voices().segments}
+    assert a.evidence and all(e.text in said for e in a.evidence)
+    assert "freezer" in a.text and "grant" in a.text
+    starts = [e.start for e in a.evidence]
+    assert starts == sorted(starts)
+
+
 def test_retrieval_matches_word_forms_and_reads_the_reply_to_a_question():
     # "approve" finds "approved" (Snowball stems); without stems the shorter line would win
     assert [i for i, _ in rank(["We approved the new logo.", "The logo is new."],

@@ -35,7 +35,8 @@ class AskOptions:
     method: compression ("fusion", or the baselines "mostsim", "avgpool", "random").
     llm: the cascade's text LLM. passages: transcript lines (best BM25 ranks) the cascade's
     LLM reads; 0: as much of the transcript as fits its context. asr: keyword options of
-    transcribe() for the cascade."""
+    transcribe() for the cascade. roles: (role, speaker) pairs that name who "the host",
+    "the guest" or "me" is in questions ("me" covers I / my)."""
 
     model: str = EMBEDDED_LSLM
     model_dir: str | None = None
@@ -47,6 +48,7 @@ class AskOptions:
     asr: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     seed: int = 0
+    roles: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -56,6 +58,10 @@ class AskOptions:
             raise InvalidOptionError("max_new_tokens must be >= 1")
         if self.passages < 0:
             raise InvalidOptionError("passages must be >= 0 (0: as much as fits)")
+        for pair in self.roles:
+            if len(pair) != 2 or not all(isinstance(x, str) and x.strip() for x in pair):
+                raise InvalidOptionError(
+                    f"a role is ROLE=SPEAKER, e.g. host=SPEAKER_00; got {pair!r}")
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,8 @@ def answer_cascade(transcript: Transcript | str, question: str, opts: AskOptions
     from .structured import computed_answer
 
     t0 = time.perf_counter()
-    got = None if isinstance(transcript, str) else computed_answer(transcript, question)
+    got = (None if isinstance(transcript, str)
+           else computed_answer(transcript, question, dict(opts.roles)))
     if got is not None:
         return Answer(got.text, "cascade", question, model="transcript data",
                       seconds=time.perf_counter() - t0, evidence=got.evidence,

@@ -34,7 +34,13 @@ def _stemmer():
 def terms(text: str) -> list[str]:
     """The words of `text` that can tell passages apart: lower case, no stop words, each
     reduced to its Snowball stem, so "approve" finds "approved" and "listener" "listeners"."""
-    return _stemmer().stemWords([w for w in _WORD.findall(text.lower()) if w not in STOP])
+    return [stem for _, stem in word_stems(text)]
+
+
+def word_stems(text: str) -> list[tuple[str, str]]:
+    """(word, stem) of each word of `text` that is not a stop word, lower case."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOP]
+    return list(zip(words, _stemmer().stemWords(words)))
 
 
 def rank(texts: Sequence[str], query: str) -> list[tuple[int, float]]:
