@@ -54,9 +54,9 @@ def test_pair_applies_where_its_original_occurs_keeping_punctuation():
 
 def test_repeated_pairs_take_successive_occurrences_and_cross_segment_spans_fail():
     tr = transcript(seg("i have to go to the shop"), seg("then home", start=5.0))
-    out = apply_pairs(tr, [Proposal("to", "2"), Proposal("to", "two"),
+    out = apply_pairs(tr, [Proposal("to", "too"), Proposal("to", "two"),
                            Proposal("shop then", "shop. Then")], None, UNVERIFIED)
-    assert out.segments[0].text == "i have 2 go two the shop"
+    assert out.segments[0].text == "i have too go two the shop"
     assert out.segments[1].text == "then home"
     assert records(out)[-1] == (None, "shop then", "shop. Then", "other", False)
 
@@ -103,7 +103,28 @@ def test_itn_edit_is_accepted_when_the_normaliser_agrees_and_word_changes_need_a
     assert records(out) == [
         (0, "twenty five percent", "25%", "itn", True),
         (0, "nineteen ninety eight", "1999", "spelling", False)]
-    assert "no audio" in out.provenance["corrections"][1]["reason"]
+    assert "do not read the same aloud" in out.provenance["corrections"][1]["reason"]
+
+
+def test_capitals_sentence_ends_and_numbers_change_only_where_they_read_right():
+    """The edits a stock LLM made to real speech, refused whatever the audio says."""
+    tr = transcript(seg("If you wish to call on November 30th."),
+                    seg("asterisk is an open source PBX that Maria wrote on November 14 11 "
+                        "times.", 10.0),
+                    seg("then maria said hi", 30.0))
+    out = apply_pairs(tr, [Proposal("If you", "If You"), Proposal("30th.", "30."),
+                           Proposal("asterisk is", "asterisk. is"),
+                           Proposal("14 11", "14. 11"), Proposal("then", "Then"),
+                           Proposal("maria said", "Maria said")], None,
+                      CorrectionOptions(budget=1.0))
+    assert [s.text for s in out.segments] == [
+        "If you wish to call on November 30th.",
+        "asterisk is an open source PBX that Maria wrote on November 14 11 times.",
+        "Then Maria said hi"]           # a sentence start, and a name the transcript uses
+    reasons = [r["reason"] for r in out.provenance["corrections"]]
+    assert "capital 'You' inside a sentence" in reasons[0]
+    assert "do not read the same aloud" in reasons[1]
+    assert "sentence end before 'is'" in reasons[2] and "sentence end before '11'" in reasons[3]
 
 
 def test_punctuation_edit_keeps_every_word_time():
@@ -240,6 +261,21 @@ def test_acoustic_check_accepts_the_right_word_and_rejects_a_wrong_one(spoken):
     assert recs[0]["score_delta"] > 0          # Whisper prefers what was said
     assert recs[1]["score_delta"] < -3 and recs[2]["score_delta"] < -3
     assert monotonic(out.segments[0])
+
+
+def test_a_deletion_of_spoken_words_is_refused_however_lenient_the_threshold(tmp_path):
+    from longspeech.audio import probe
+
+    said = "If you wish to send this call to voicemail now and forevermore."
+    path = espeak(said, tmp_path / "vm.wav")
+    dur = probe(path).duration
+    tr = Transcript(Recording("vm", str(path), dur, 16000, 1), "en",
+                    [Segment(0.0, round(dur, 3), said, [])])
+    out = apply_pairs(tr, [Proposal("voicemail now and forevermore.", "voicemail.", "other")],
+                      path, CorrectionOptions(budget=1.0, threshold=50.0))
+    rec = out.provenance["corrections"][0]
+    assert out.segments[0].text == said and not rec["accepted"]
+    assert rec["score_delta"] <= 0 and "deletion of spoken words" in rec["reason"]
 
 
 # -- with the real LLM ------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 """Checking proposed edits and applying the ones that pass, segment by segment.
 
 An edit applies only where its original words occur in one segment. Punctuation/case edits
-and edits that leave the normalised words unchanged (numbers as digits) are accepted; an edit
-that changes words must fit the segment's edit budget and, when verification is on, must not
-lower Whisper's log-likelihood of the segment on its own audio by more than the threshold.
-Every proposal ends up as one record saying what happened and why.
+are accepted when they are fair (a capital only at a sentence start or for a name the
+transcript uses; a sentence end only before a capital), and so are edits that leave the
+normalised words unchanged (numbers as digits that read the same aloud). An edit that changes
+words must not rewrite a written number, must fit the segment's edit budget and, when
+verification is on, must not lower Whisper's log-likelihood of the segment on its own audio
+by more than the threshold; one that drops spoken words must raise it (the audio has to say
+the words are not there). Every proposal ends up as one record saying what happened and why.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from ..types import Segment
-from .edits import EditableSegment, carry_edge_punctuation, changed_words, find_span, keys, kind
+from .edits import (EditableSegment, carry_edge_punctuation, changed_words, find_span, keys,
+                    kind, number_rewrite, punctuation_problem)
 from .options import CorrectionOptions
 from .proposals import Proposal
 from .verify import SegmentAudio
@@ -93,12 +97,14 @@ def _locate(segs: Sequence[EditableSegment], proposals: Sequence[Proposal], firs
 
 def apply_proposals(segments: Sequence[Segment], first_index: int,
                     proposals: Sequence[Proposal], options: CorrectionOptions,
-                    audio: Callable[[int], SegmentAudio | None]
+                    audio: Callable[[int], SegmentAudio | None],
+                    names: frozenset[str] = frozenset()
                     ) -> tuple[list[Segment], list[CorrectionRecord]]:
     """Check and apply one turn's proposals to its consecutive segments.
 
     `first_index` is the transcript index of segments[0]; `audio(index)` gives the scorer of
-    a segment (None when there is no audio to verify against).
+    a segment (None when there is no audio to verify against); `names` are the capitalised
+    words the transcript uses mid-sentence (edits.transcript_names).
     """
     segs = [EditableSegment.of(s) for s in segments]
     located, failed = _locate(segs, proposals, first_index)
@@ -119,7 +125,7 @@ def apply_proposals(segments: Sequence[Segment], first_index: int,
                 continue  # nothing left to change once the text's punctuation is kept
             typ, check = kind(cur, after, old, loc.new, loc.proposal.type)
             accepted, reason, delta, cost = _decide(check, cur, after, old, loc.new, used, limit,
-                                                    options, lambda: audio(index))
+                                                    options, lambda: audio(index), names)
             records.append(CorrectionRecord(index, " ".join(old), " ".join(loc.new), typ,
                                             accepted, reason, delta))
             if accepted:
@@ -130,9 +136,13 @@ def apply_proposals(segments: Sequence[Segment], first_index: int,
 
 def _decide(check: str, before: EditableSegment, after: EditableSegment, old: Sequence[str],
             new: Sequence[str], used: int, limit: int, options: CorrectionOptions,
-            audio: Callable[[], SegmentAudio | None]
+            audio: Callable[[], SegmentAudio | None], names: frozenset[str] = frozenset()
             ) -> tuple[bool, str, float | None, int]:
     """(accepted, reason, score delta, words it costs the budget)."""
+    if check in ("punctuation", "normalised"):
+        problem = punctuation_problem(before.tokens, after.tokens, names)
+        if problem is not None:
+            return False, problem, None, 0
     if check == "punctuation":
         return True, "punctuation or capitals only: the words are unchanged", None, 0
     if check == "normalised":
@@ -143,12 +153,21 @@ def _decide(check: str, before: EditableSegment, after: EditableSegment, old: Se
                 f"of this segment's {len(keys(before.tokens))}", None, cost)
     if not options.verify:
         return True, "word change accepted unverified (verification off)", None, cost
+    if number_rewrite(old, new):
+        return (False, "a number rewritten to words that do not read the same aloud (only "
+                "inverse text normalisation may change a number)", None, cost)
     scorer = audio()
     if scorer is None:
         return False, "no audio to verify a word change against", None, cost
     if scorer.too_long:
         return False, "segment is longer than Whisper's 30 s window: cannot verify", None, cost
     delta = round(scorer.score(after.text) - scorer.score(before.text), 3)
+    if len(keys(new)) < len(keys(old)):
+        if delta > 0:
+            return True, (f"Whisper log-likelihood {delta:+.2f} nats: the audio prefers the "
+                          "text without the dropped words"), delta, cost
+        return False, (f"Whisper log-likelihood {delta:+.2f} nats: a deletion of spoken words "
+                       "is accepted only when the audio prefers the shorter text"), delta, cost
     if delta >= -options.threshold:
         return True, (f"Whisper log-likelihood {delta:+.2f} nats, within the "
                       f"-{options.threshold:g} threshold"), delta, cost

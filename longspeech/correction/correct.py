@@ -22,6 +22,7 @@ from ..progress import Progress, ProgressCallback, no_progress
 from ..types import Segment, Transcript
 from . import prompts
 from .apply import CorrectionRecord, apply_proposals
+from .edits import transcript_names
 from .options import CorrectionOptions
 from .proposals import (Proposal, clean_text_reply, diff_text, parse_pairs,
                         text_reply_complete)
@@ -138,6 +139,7 @@ def _correct(llm: LoadedLLM, transcript: Transcript, verifiers: _Verifiers,
     chat = _Chat(llm, opts)
     out = copy.deepcopy(transcript)
     texts = [s.text for s in out.segments]
+    names = transcript_names(texts)
     full = " ".join(t.strip() for t in texts if t.strip())
     half = opts.context_tokens // 2
     windowed = chat.count_text(full) > half
@@ -161,7 +163,7 @@ def _correct(llm: LoadedLLM, transcript: Transcript, verifiers: _Verifiers,
             if proposals is None:
                 unreadable += 1
                 proposals = []
-            new_segs, recs = apply_proposals(segs, turn[0], proposals, opts, verifiers)
+            new_segs, recs = apply_proposals(segs, turn[0], proposals, opts, verifiers, names)
             for i, s in zip(turn, new_segs):
                 out.segments[i] = s
             records += recs
@@ -253,7 +255,8 @@ def apply_pairs(transcript: Transcript, pairs: Sequence[Proposal],
     records: list[CorrectionRecord] = []
     if idx:
         new_segs, records = apply_proposals([out.segments[i] for i in idx], idx[0], pairs,
-                                            opts, verifiers)
+                                            opts, verifiers,
+                                            transcript_names([s.text for s in out.segments]))
         for i, s in zip(idx, new_segs):
             out.segments[i] = s
     out.provenance = dict(out.provenance)

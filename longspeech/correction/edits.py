@@ -163,3 +163,56 @@ def kind(before: EditableSegment, after: EditableSegment, old: Sequence[str],
         written = any(c.isdigit() or c in "%$€£&@/" for c in "".join(new) + "".join(old))
         return ("itn" if written or claimed == "itn" else "other"), "normalised"
     return (claimed if claimed in ("spelling", "other") else "spelling"), "acoustic"
+
+
+_SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
+# Words English always writes with a capital.
+ALWAYS_CAPITAL = frozenset("""I I'm I've I'll I'd Monday Tuesday Wednesday Thursday Friday
+Saturday Sunday January February March April June July August September October November
+December English""".split())
+
+
+def transcript_names(texts: Sequence[str]) -> frozenset[str]:
+    """Capitalised words the transcript itself uses inside a sentence ("Maria", "Lyon"): the
+    only words an edit may capitalise mid-sentence."""
+    names = set()
+    for text in texts:
+        toks = text.split()
+        for prev, tok in zip(toks, toks[1:]):
+            k = _EDGE.sub("", tok)
+            if k[:1].isupper() and not _SENTENCE_END.search(prev):
+                names.add(k)
+    return frozenset(names)
+
+
+def _starts_sentence(tokens: Sequence[str], i: int) -> bool:
+    return i == 0 or bool(_SENTENCE_END.search(tokens[i - 1]))
+
+
+def punctuation_problem(before: Sequence[str], after: Sequence[str],
+                        names: frozenset[str]) -> str | None:
+    """Why a punctuation or casing edit is wrong, or None when it is a fair one: a capital
+    only at a sentence start or for a name the transcript already uses; a sentence ended
+    only before a word that starts one (a capital), never before a lower-case word or a
+    number ("14. 11")."""
+    old = [t for t in before if key(t)]
+    new = [t for t in after if key(t)]
+    if len(old) != len(new):
+        return None
+    for i, (a, b) in enumerate(zip(old, new)):
+        wa, wb = _EDGE.sub("", a), _EDGE.sub("", b)
+        if wa != wb and wb[:1].isupper() and not wa[:1].isupper() \
+                and not _starts_sentence(new, i) and wb not in names \
+                and wb not in ALWAYS_CAPITAL:
+            return f"capital {wb!r} inside a sentence, and not a name the transcript uses"
+        if _SENTENCE_END.search(b) and not _SENTENCE_END.search(a) and i + 1 < len(new):
+            nxt = _EDGE.sub("", new[i + 1])
+            if nxt[:1].islower() or nxt[:1].isdigit():
+                return f"a sentence end before {nxt!r}, which does not start a sentence"
+    return None
+
+
+def number_rewrite(old: Sequence[str], new: Sequence[str]) -> bool:
+    """Whether a word change touches a number written in digits: such a rewrite is only
+    fair as inverse text normalisation (the same words read aloud)."""
+    return any(c.isdigit() for c in "".join(old) + "".join(new))
