@@ -96,6 +96,7 @@ def transcribe(
     prompt_file: Annotated[Optional[Path], typer.Option(help="GFD: read the LLM prompt from a file (default: none)", rich_help_panel=LLM)] = None,
     correct: Annotated[bool, typer.Option("--correct", help="LLM error correction; each edit is checked against the audio (default: off)", rich_help_panel=LLM)] = False,
     correct_format: Annotated[str, typer.Option(help="text (corrected text, diffed) or pairs (JSON correction pairs)", rich_help_panel=LLM)] = "text",
+    correction_model: Annotated[Optional[Path], typer.Option(help="--correct: a LoRA adapter for the LLM, written by `longspeech train correction --out DIR`", rich_help_panel=LLM)] = None,
     runner: Annotated[str, typer.Option(help="auto (ray when --address or RAY_ADDRESS names a cluster, else local), local or ray", rich_help_panel=RUN)] = "auto",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join: auto, ray://host:port or host:port (default: none)", rich_help_panel=RUN)] = None,
     worker_timeout: Annotated[float, typer.Option(help="Ray: seconds one worker call may take before its recording fails (0: no limit)", rich_help_panel=RUN)] = 3600.0,
@@ -140,7 +141,8 @@ def transcribe(
         diar = (_diarization_options(diarizer, num_speakers, min_speakers, max_speakers, device,
                                      known or ())
                 if diarize or known else None)
-        corr = _correction_options(llm, correct_format, model) if correct else None
+        corr = (_correction_options(llm, correct_format, model, correction_model)
+                if correct else None)
     except (LongspeechError, OSError) as e:
         _fail(e)
     for item in empty:
@@ -246,13 +248,16 @@ def _print_summary(summary, output_dir: Path, speakers: bool) -> None:
     console.print(table)
 
 
-def _correction_options(llm: str, fmt: str, model: str):
+def _correction_options(llm: str, fmt: str, model: str, adapter: Path | None = None):
     from .correction import CorrectionOptions
+    from .correction.shipped import adapter_dir
+    from .llm.adapters import read_manifest
 
-    opts = CorrectionOptions(llm=llm, format=fmt, verifier=model)
-    validate = getattr(opts, "validate", None)
-    if validate:
-        validate()
+    if adapter is not None:             # a damaged or foreign adapter fails before any model
+        read_manifest(adapter_dir(str(adapter)))
+    opts = CorrectionOptions(llm=llm, format=fmt, verifier=model,
+                             adapter=str(adapter) if adapter is not None else None)
+    opts.validate()
     return opts
 
 
@@ -264,6 +269,7 @@ def correct_cmd(
     llm: Annotated[str, typer.Option(help="smollm2, a local dir or a Hugging Face id")] = "smollm2",
     correct_format: Annotated[str, typer.Option(help="text or pairs")] = "text",
     verifier: Annotated[str, typer.Option(help="Whisper model that scores edits on the audio")] = "tiny.en",
+    correction_model: Annotated[Optional[Path], typer.Option(help="A LoRA adapter for the LLM, written by `longspeech train correction --out DIR`")] = None,
 ) -> None:
     """LLM error correction of an existing transcript; every edit checked on the audio."""
     from .audio import probe
@@ -280,7 +286,7 @@ def correct_cmd(
         except AudioDecodeError as e:
             raise AudioDecodeError(f"{e}; edits are checked against the recording: pass it "
                                    "with --audio FILE") from None
-        opts = _correction_options(llm, correct_format, verifier)
+        opts = _correction_options(llm, correct_format, verifier, correction_model)
         bar = Progress(TextColumn(f"correcting {escape(transcript.name)} with {escape(llm)}"),
                        BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
                        TimeElapsedColumn(), TimeRemainingColumn(), console=console)
@@ -403,10 +409,16 @@ def diarize_cmd(
                                         "ignore_unknown_options": True})
 def train_cmd(
     ctx: typer.Context,
-    what: Annotated[str, typer.Argument(help="ctc (the CTC density head) or lslm (projector)")],
+    what: Annotated[str, typer.Argument(help="ctc (the CTC density head), lslm (projector), correction-data (the corrector's dataset) or correction (its LoRA adapter)")],
 ) -> None:
-    """Train the speech-language model's parts (options: --out --steps --batch-size --lr
-    --sentences --facts --spans --seed --threads --lora-r --eval-items)."""
+    """Train the speech-language model's parts (ctc, lslm: --out --steps --batch-size --lr
+    --sentences --facts --spans --seed --threads --lora-r --eval-items) or the corrector
+    (correction-data: --out --sentences --models --snrs --rates; correction: --data --out
+    --steps --batch-size --lr --lora-r --formats --contexts)."""
+    if what in ("correction-data", "correction"):
+        from .correction.training.__main__ import main as correction_main
+
+        raise typer.Exit(correction_main([what, *ctx.args]))
     from .speechlm.training.__main__ import main as train_main
 
     raise typer.Exit(train_main([what, *ctx.args]))

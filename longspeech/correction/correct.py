@@ -18,12 +18,14 @@ from typing import Any
 
 from ..errors import InvalidOptionError
 from ..llm import LoadedLLM, generate, generate_many, load_llm
+from ..llm.adapters import load_with_adapter, read_manifest
 from ..progress import Progress, ProgressCallback, no_progress
 from ..types import Segment, Transcript
 from . import prompts
 from .apply import CorrectionRecord, apply_proposals
 from .edits import transcript_names
 from .options import CorrectionOptions
+from .shipped import adapter_dir
 from .proposals import (Proposal, clean_text_reply, diff_text, parse_pairs,
                         text_reply_complete)
 from .verify import AcousticVerifier, SegmentAudio
@@ -114,7 +116,9 @@ class Corrector:
     def __init__(self, options: CorrectionOptions):
         options.validate()
         self.opts = options
-        self.llm = load_llm(options.llm, options.device)
+        self.llm = (load_with_adapter(options.llm, adapter_dir(options.adapter),
+                                      options.device)
+                    if options.adapter else load_llm(options.llm, options.device))
         self._verifiers: dict[str, AcousticVerifier] = {}
 
     def _verifier(self, language: str) -> AcousticVerifier:
@@ -154,7 +158,11 @@ def _correct(llm: LoadedLLM, transcript: Transcript, verifiers: _Verifiers,
         context = (prompts.window(texts, group[0][0], group[-1][-1] + 1,
                                   lambda t: chat.count_text(t) <= half) if windowed else full)
         budgets = [chat.reply_budget(a) for a in asked]
-        convs = _fit(chat, context, windowed, history, asked, max(budgets))
+        if opts.context == "segment":       # each turn alone: the segment is all it reads
+            convs = [prompts.conversation(opts.format, a, False, [], a, opts.uses_examples)
+                     for a in asked]
+        else:
+            convs = _fit(chat, context, windowed, history, asked, max(budgets))
         answers = []
         for turn, question, reply in zip(group, asked, _replies(llm, convs, budgets, opts)):
             segs = [out.segments[i] for i in turn]
@@ -198,7 +206,8 @@ def _fit(chat: _Chat, context: str, windowed: bool, history: list[tuple[str, str
     keep = min(len(history), MAX_HISTORY)
     while True:
         convs = [prompts.conversation(chat.opts.format, context, windowed, history[-keep:]
-                                      if keep else [], a, chat.opts.examples) for a in asked]
+                                      if keep else [], a, chat.opts.uses_examples)
+                 for a in asked]
         if keep == 0 or all(chat.count(c) <= room for c in convs):
             return convs
         keep -= 1
@@ -229,7 +238,8 @@ def _provenance(llm: LoadedLLM, verifiers: _Verifiers, opts: CorrectionOptions, 
                 windowed: bool, unreadable: int, records: Sequence[CorrectionRecord]
                 ) -> dict[str, Any]:
     return {
-        "llm": {"id": llm.id, "sha256": llm.sha256, "source": llm.source},
+        "llm": {"id": llm.id, "sha256": llm.sha256, "source": llm.source,
+                "adapter": adapter_files(opts.adapter) if opts.adapter else None},
         "verifier": verifiers.model.provenance() if verifiers.model is not None else None,
         "options": asdict(opts),
         "turns": turns,
@@ -238,6 +248,11 @@ def _provenance(llm: LoadedLLM, verifiers: _Verifiers, opts: CorrectionOptions, 
         "proposed": len(records),
         "accepted": sum(r.accepted for r in records),
     }
+
+
+def adapter_files(adapter: str) -> dict[str, str]:
+    """The sha256 of the adapter's files, as its (checked) manifest records them."""
+    return read_manifest(adapter_dir(adapter))["files"]
 
 
 def apply_pairs(transcript: Transcript, pairs: Sequence[Proposal],

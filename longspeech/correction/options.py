@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import InvalidOptionError
 
 FORMATS = ("pairs", "text")
+CONTEXTS = ("full", "segment")
 
 
 @dataclass
@@ -22,6 +23,9 @@ class CorrectionOptions:
         far more, though a near-sounding one ("nineteen" -> "ninety") may cost only ~2.
     budget: most words of a segment that word-changing edits may change, as a fraction of its
         words (at least one word when > 0). Punctuation and ITN edits do not count.
+    context: "full" (Chain of Correction: the whole transcript, or a window of it, then the
+        segments one turn at a time with the verified turns before them) or "segment" (each
+        segment alone, as the paper's segment setting).
     segment_sentences: transcript segments (sentences) the LLM corrects per chat turn (1-5);
         a small model imitates the one-sentence worked example, so 1 suits it best.
     turn_batch: chat turns the LLM answers together (1-32); each turn sees the verified
@@ -29,12 +33,17 @@ class CorrectionOptions:
         LLM reads (and may change its replies) but never depends on the machine.
     context_tokens: prompt budget; when the whole transcript does not fit in about half of it,
         the first turn carries a window of text around the current turn's segments instead.
+    adapter: a LoRA adapter directory for `llm`, written by `longspeech train correction`
+        (fine-tuned on TTS -> ASR error pairs); it was trained without the worked example, so
+        none is shown to it.
     verify: False accepts word-changing edits unchecked (for comparison only).
     verifier: Whisper model scoring edits against the audio (an embedded id, dir or hub id).
     """
 
     llm: str = "smollm2"
+    adapter: str | None = None
     format: str = "text"
+    context: str = "full"
     threshold: float = 1.0
     budget: float = 0.25
     segment_sentences: int = 1
@@ -50,10 +59,18 @@ class CorrectionOptions:
     device: str = "cpu"
     keep_replies: bool = False     # store the LLM's raw replies in provenance (for auditing)
 
+    @property
+    def uses_examples(self) -> bool:
+        """Whether the worked example goes before the transcript (never for an adapter)."""
+        return self.examples and not self.adapter
+
     def validate(self) -> None:
         if self.format not in FORMATS:
             raise InvalidOptionError(
                 f"correction format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.context not in CONTEXTS:
+            raise InvalidOptionError(
+                f"correction context must be one of {', '.join(CONTEXTS)}, got {self.context!r}")
         if self.threshold < 0:
             raise InvalidOptionError(
                 f"correction threshold must be >= 0 nats, got {self.threshold}")
