@@ -24,7 +24,7 @@ import numpy as np
 from ..audio.decode import SAMPLE_RATE
 from ..fusion import DecodeResult, FusionOptions, PrefixScorer, WhisperAsr
 from ..fusion.beam import fused_search, plain_search, run_searches
-from ..fusion.terms import Term, glossary_terms
+from ..fusion.terms import Term, glossary_terms, propose_terms
 from ..fusion.whisper import WhisperSteps
 from ..llm.registry import LoadedLLM, load_llm
 from ..errors import InvalidOptionError
@@ -142,7 +142,7 @@ class GfdEngine:
             return run_searches(steps, [plain])[0]
         self.scorer.reset(prompt)
         fused = fused_search(asr, steps, self.scorer, f, self.opts.beam_size,
-                             self.terms(asr, glossary))
+                             self.terms(asr, glossary), propose_terms)
         if f.guard is None:
             return run_searches(steps, [fused])[0]
         fused_res, base = run_searches(steps, [fused, plain])

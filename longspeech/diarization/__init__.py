@@ -13,7 +13,8 @@ from pyannote.core import Annotation
 from ..progress import ProgressCallback, no_progress
 from ..types import Transcript
 from .attribution import annotation_to_turns, attribute_speakers, speakers_in_order
-from .base import Backend, PathLike, load_backend, relabel_by_first_appearance, speaker_id
+from .backends import load_backend
+from .base import Backend, PathLike, relabel_by_first_appearance, speaker_id
 from .options import BACKENDS, DEFAULT_PYANNOTE_MODEL, DiarizationOptions
 from .rttm import annotation_to_rttm, transcript_to_rttm, turns_to_annotation
 

@@ -69,15 +69,3 @@ def relabel_by_first_appearance(annotation: Annotation) -> Annotation:
     for seg, track, label in annotation.itertracks(yield_label=True):
         out[seg, track] = mapping[label]
     return out
-
-
-def load_backend(options: DiarizationOptions | None = None) -> Backend:
-    """The backend `options.backend` names, with its models loaded once."""
-    opts = options or DiarizationOptions()
-    if opts.backend == "pyannote":
-        from .pyannote_backend import PyannoteBackend
-
-        return PyannoteBackend(opts.pyannote_model, device=opts.device)
-    from .embedded import EmbeddedBackend
-
-    return EmbeddedBackend(device=opts.device)

@@ -22,7 +22,7 @@ by the next call, which computes their tokens too.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -216,11 +216,11 @@ def _fuse(pool: list[Hypothesis], scorer: PrefixScorer, r: float, floor: float) 
 
 
 def fused_search(asr: WhisperAsr, steps: WhisperSteps, scorer: PrefixScorer,
-                 opts: FusionOptions, beams: int = 5, terms: Sequence = ()) -> Search:
+                 opts: FusionOptions, beams: int = 5, terms: Sequence = (),
+                 propose: Callable[..., list[Hypothesis]] | None = None) -> Search:
     """GFD on one chunk; `scorer` must have been reset to this chunk's LLM prompt. `terms`:
-    glossary terms (terms.Term) offered as continuations when `opts.term_margin` is set."""
-    from .terms import propose_terms
-
+    glossary terms (terms.Term) that `propose` (terms.propose_terms) offers as continuations
+    when `opts.term_margin` is set."""
     r, floor = opts.weight, opts.score_floor
     first = _start(asr, steps)
     first.llm_score = floor
@@ -239,8 +239,8 @@ def fused_search(asr: WhisperAsr, steps: WhisperSteps, scorer: PrefixScorer,
             vals, ids = row.topk(opts.candidates)
             pool += [extend(asr, steps, b, (tok,), lp, tip, r, floor)
                      for tok, lp in candidates(list(zip(ids.tolist(), vals.tolist())), asr.eot)]
-        if terms and opts.term_margin is not None:
-            pool += propose_terms(asr, steps, live, tips, rows, terms, opts, r)
+        if terms and propose is not None and opts.term_margin is not None:
+            pool += propose(asr, steps, live, tips, rows, terms, opts, r)
         current = _rank(_unique(pool), beams, scorer, opts)
         n_steps += 1
     current = _rank(current, beams, scorer, opts, final=True)
@@ -253,7 +253,9 @@ def fused_search(asr: WhisperAsr, steps: WhisperSteps, scorer: PrefixScorer,
 
 def fused_beam_search(asr: WhisperAsr, encoder_out: torch.Tensor, prefix: Sequence[int],
                       scorer: PrefixScorer, opts: FusionOptions, beams: int = 5, *,
-                      steps: WhisperSteps | None = None, terms: Sequence = ()) -> DecodeResult:
+                      steps: WhisperSteps | None = None, terms: Sequence = (),
+                      propose: Callable[..., list[Hypothesis]] | None = None) -> DecodeResult:
     """fused_search over one chunk, alone."""
     steps = steps or WhisperSteps(asr, encoder_out, prefix)
-    return run_searches(steps, [fused_search(asr, steps, scorer, opts, beams, terms)])[0]
+    return run_searches(steps, [fused_search(asr, steps, scorer, opts, beams, terms,
+                                             propose)])[0]
