@@ -250,11 +250,10 @@ def _print_summary(summary, output_dir: Path, speakers: bool) -> None:
 
 def _correction_options(llm: str, fmt: str, model: str, adapter: Path | None = None):
     from .correction import CorrectionOptions
-    from .correction.shipped import adapter_dir
     from .llm.adapters import read_manifest
 
     if adapter is not None:             # a damaged or foreign adapter fails before any model
-        read_manifest(adapter_dir(str(adapter)))
+        read_manifest(adapter)
     opts = CorrectionOptions(llm=llm, format=fmt, verifier=model,
                              adapter=str(adapter) if adapter is not None else None)
     opts.validate()

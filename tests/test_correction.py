@@ -125,6 +125,13 @@ def test_capitals_sentence_ends_and_numbers_change_only_where_they_read_right():
     assert "capital 'You' inside a sentence" in reasons[0]
     assert "do not read the same aloud" in reasons[1]
     assert "sentence end before 'is'" in reasons[2] and "sentence end before '11'" in reasons[3]
+    out = apply_pairs(transcript(seg("press 2 for sales")), [Proposal("2", "two"),
+                                                             Proposal("sales", "sales []")],
+                      None, CorrectionOptions(budget=1.0))
+    assert out.segments[0].text == "press 2 for sales"
+    reasons = [r["reason"] for r in out.provenance["corrections"]]
+    assert "writes in words a number written in digits" in reasons[0]
+    assert "adds '[]'" in reasons[1]        # a JSON reply leaking into a text reply
 
 
 def test_punctuation_edit_keeps_every_word_time():

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 from ..types import Segment
 from .edits import (EditableSegment, carry_edge_punctuation, changed_words, find_span, keys,
-                    kind, number_rewrite, punctuation_problem)
+                    digits_to_words, kind, number_rewrite, punctuation_problem)
 from .options import CorrectionOptions
 from .proposals import Proposal
 from .verify import SegmentAudio
@@ -146,6 +146,9 @@ def _decide(check: str, before: EditableSegment, after: EditableSegment, old: Se
     if check == "punctuation":
         return True, "punctuation or capitals only: the words are unchanged", None, 0
     if check == "normalised":
+        if digits_to_words(old, new):
+            return (False, "writes in words a number written in digits (inverse text "
+                    "normalisation goes the other way)", None, 0)
         return True, "the same words once normalised (written form only)", None, 0
     cost = changed_words(old, new)
     if used + cost > limit:

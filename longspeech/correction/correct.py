@@ -25,7 +25,6 @@ from . import prompts
 from .apply import CorrectionRecord, apply_proposals
 from .edits import transcript_names
 from .options import CorrectionOptions
-from .shipped import adapter_dir
 from .proposals import (Proposal, clean_text_reply, diff_text, parse_pairs,
                         text_reply_complete)
 from .verify import AcousticVerifier, SegmentAudio
@@ -116,8 +115,7 @@ class Corrector:
     def __init__(self, options: CorrectionOptions):
         options.validate()
         self.opts = options
-        self.llm = (load_with_adapter(options.llm, adapter_dir(options.adapter),
-                                      options.device)
+        self.llm = (load_with_adapter(options.llm, options.adapter, options.device)
                     if options.adapter else load_llm(options.llm, options.device))
         self._verifiers: dict[str, AcousticVerifier] = {}
 
@@ -252,7 +250,7 @@ def _provenance(llm: LoadedLLM, verifiers: _Verifiers, opts: CorrectionOptions, 
 
 def adapter_files(adapter: str) -> dict[str, str]:
     """The sha256 of the adapter's files, as its (checked) manifest records them."""
-    return read_manifest(adapter_dir(adapter))["files"]
+    return read_manifest(adapter)["files"]
 
 
 def apply_pairs(transcript: Transcript, pairs: Sequence[Proposal],

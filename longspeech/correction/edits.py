@@ -167,6 +167,8 @@ def kind(before: EditableSegment, after: EditableSegment, old: Sequence[str],
 
 _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
 # Words English always writes with a capital.
+# Characters a transcript of speech has no use for ("[]" is a JSON reply leaking into a text).
+_NOT_SPOKEN = frozenset("[]{}()<>|\\*#_~`^=")
 ALWAYS_CAPITAL = frozenset("""I I'm I've I'll I'd Monday Tuesday Wednesday Thursday Friday
 Saturday Sunday January February March April June July August September October November
 December English""".split())
@@ -195,6 +197,10 @@ def punctuation_problem(before: Sequence[str], after: Sequence[str],
     only at a sentence start or for a name the transcript already uses; a sentence ended
     only before a word that starts one (a capital), never before a lower-case word or a
     number ("14. 11")."""
+    added = set("".join(after)) - set("".join(before))
+    odd = sorted(added & _NOT_SPOKEN)
+    if odd:
+        return f"adds {''.join(odd)!r}, which is no punctuation of speech"
     old = [t for t in before if key(t)]
     new = [t for t in after if key(t)]
     if len(old) != len(new):
@@ -210,6 +216,12 @@ def punctuation_problem(before: Sequence[str], after: Sequence[str],
             if nxt[:1].islower() or nxt[:1].isdigit():
                 return f"a sentence end before {nxt!r}, which does not start a sentence"
     return None
+
+
+def digits_to_words(old: Sequence[str], new: Sequence[str]) -> bool:
+    """Whether an edit writes out in words a number Whisper wrote in digits ("2" -> "Two"):
+    inverse text normalisation goes the other way only."""
+    return any(c.isdigit() for c in "".join(old)) and not any(c.isdigit() for c in "".join(new))
 
 
 def number_rewrite(old: Sequence[str], new: Sequence[str]) -> bool:
