@@ -494,7 +494,8 @@ def main() -> None:
                         first_question_s = dt
                     rows.append({"half": half, "recording": tr.recording.id, "kind": kind,
                                  "question": q["q"], "classified": parsed.kind,
-                                 "right": ok, "answer": text, "evidence": ev,
+                                 "right": ok, "answer": text[:200],
+                                 **({} if ok else {"evidence": ev}),
                                  "seconds": round(dt, 4)})
     table: dict = {}
     for r in rows:
@@ -516,7 +517,9 @@ def main() -> None:
               "seconds_max": round(secs[-1], 4),
               "table": dict(sorted(table.items())), "rows": rows}
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(result, indent=1) + "\n")
+    head = json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1)
+    a.out.write_text(head[:-2] + ',\n "rows": [\n' +            # one line a question
+                     ",\n".join(json.dumps(r) for r in rows) + "\n ]\n}\n")
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=1))
 
 
