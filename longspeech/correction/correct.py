@@ -13,6 +13,7 @@ import copy
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +238,7 @@ def _provenance(llm: LoadedLLM, verifiers: _Verifiers, opts: CorrectionOptions, 
                 ) -> dict[str, Any]:
     return {
         "llm": {"id": llm.id, "sha256": llm.sha256, "source": llm.source,
-                "adapter": adapter_files(opts.adapter) if opts.adapter else None},
+                "adapter": dict(adapter_files(opts.adapter)) if opts.adapter else None},
         "verifier": verifiers.model.provenance() if verifiers.model is not None else None,
         "options": asdict(opts),
         "turns": turns,
@@ -248,8 +249,10 @@ def _provenance(llm: LoadedLLM, verifiers: _Verifiers, opts: CorrectionOptions, 
     }
 
 
+@lru_cache(maxsize=4)
 def adapter_files(adapter: str) -> dict[str, str]:
-    """The sha256 of the adapter's files, as its (checked) manifest records them."""
+    """The sha256 of the adapter's files, as its (checked) manifest records them: hashed once
+    per process, not once per transcript."""
     return read_manifest(adapter)["files"]
 
 

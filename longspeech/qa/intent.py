@@ -1,7 +1,7 @@
 """What kind of question a person asked about a recording, whatever their wording.
 
 A logistic regression (scikit-learn) over the words and letter groups of the question, with
-its arguments replaced by placeholders (question_args.py) and each word tagged with the idea
+its arguments replaced by marker words (question_args.py) and each word tagged with the idea
 it carries ("dominated", "hogged" and "longest" all say *most*; "opens" and "kicked off" say
 *first*), learns the kinds from the labelled phrasings in question_examples.py. Trained once
 per process in well under a second; the same examples always give the same model.

@@ -4,7 +4,8 @@ People are found by what the transcript calls them (its labels, "speaker 1" for 
 names that enrolment gave) and by roles the user named ("the host" -> SPEAKER_00, "me" ->
 Ann). A role word the user did not name ("the guest") is kept as an unresolved mention, so the
 answer can say how to name it instead of guessing. Each found argument is replaced in the
-question by a placeholder, so what is left says only what kind of question it is.
+question by a marker word (zqquote, zqtime, zqperson), so what is left says only what kind
+of question it is.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _LABEL_NUMBER = re.compile(r"^(?:speaker|spk|spkr|spk_|s)[_ ]?0*(\d+)$", re.I)
 
 @dataclass
 class QuestionArgs:
-    """skeleton: the question, lower case, with arguments replaced by placeholders.
+    """skeleton: the question, lower case, with arguments replaced by marker words.
     people: transcript speakers named, in order; unresolved: role words named that no
     speaker stands for; phrase: the quoted words, else ""; seconds: the moment named."""
 
@@ -85,7 +86,7 @@ def _spoken_label(label: str) -> list[str]:
 def _people(text: str, speakers: Sequence[str], roles: Mapping[str, str]
             ) -> tuple[list[tuple[int, int, str | None, str]], str]:
     """(start, end, speaker or None, mention) of each person named, and the text with each
-    replaced by the placeholder."""
+    replaced by the zqperson marker."""
     refs: list[tuple[str, str | None, str]] = []       # (pattern, speaker, mention)
     for label in speakers:
         for spoken in _spoken_label(label):

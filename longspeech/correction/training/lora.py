@@ -22,7 +22,7 @@ import torch
 from ...errors import InvalidOptionError
 from ...files import atomic_write, atomic_write_text
 from ...llm import load_llm
-from ...llm.adapters import MANIFEST, write_manifest
+from ...llm.adapters import write_manifest
 from .data import ITEMS, read_items
 from .items import CONTEXTS, FORMATS
 
@@ -172,4 +172,4 @@ def train_correction(opts: CorrectionTrainOptions, progress=None) -> dict:
         torch.set_num_threads(old_threads)
 
 
-__all__ = ["MANIFEST", "CorrectionTrainOptions", "train_correction"]
+__all__ = ["CorrectionTrainOptions", "train_correction"]
