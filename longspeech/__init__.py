@@ -18,7 +18,7 @@ except PackageNotFoundError:      # run from a source tree that was never instal
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("transcribe", "transcribe_iter"):
+    if name in ("transcribe", "transcribe_iter", "Library"):
         from . import api
 
         return getattr(api, name)
@@ -27,5 +27,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Chunk", "LongspeechError", "Recording", "Segment", "SpeakerTurn", "Transcript", "Word",
-    "load_transcript", "transcribe", "transcribe_iter", "__version__",
+    "Library", "load_transcript", "transcribe", "transcribe_iter", "__version__",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE, probe
-from ..errors import InputFileError, InvalidOptionError
+from ..errors import InputFileError, InvalidOptionError, LongspeechError
 from ..progress import ProgressCallback, no_progress
 from ..files import atomic_write_text
 from ..qa.answer import Answer, AskOptions, AudioInput, Mode, answer_cascade, answer_lslm
@@ -92,7 +92,8 @@ def run_ask_job(items: Sequence[dict[str, Any]], out_dir: str | Path, ask: AskCo
 
     Each recording is transcribed (cascade) or encoded (speech LM) once for all of its
     questions; answers are saved as they come, so a resumed job answers only what is left.
-    An item whose recording failed gets "answer": null and the recording's "error".
+    An item whose recording failed gets "answer": null and the recording's "error". Returns
+    the summary and one row per item, in input order.
     """
     paths: list[Path] = []
     index: dict[str, int] = {}
@@ -123,9 +124,38 @@ def run_ask_job(items: Sequence[dict[str, Any]], out_dir: str | Path, ask: AskCo
             row["error"] = (rec.result.error if rec.result is not None and rec.result.error
                             else "not answered")
         rows.append(row)
-    atomic_write_text(Path(out_dir) / ANSWERS_FILE,
-                      json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
     return summary, rows
+
+
+def library_rows(items: Sequence[dict[str, Any]], options: AskOptions) -> list[dict[str, Any]]:
+    """Answers to items whose "path" is a job's output directory, across its recordings
+    (the library); an unreadable library is that item's "error"."""
+    from ..library import Library
+
+    libraries: dict[str, Library | LongspeechError] = {}
+    rows = []
+    for it in items:
+        if it["path"] not in libraries:
+            try:
+                libraries[it["path"]] = Library(it["path"], options)
+            except LongspeechError as e:
+                libraries[it["path"]] = e
+        lib = libraries[it["path"]]
+        try:
+            if isinstance(lib, LongspeechError):
+                raise lib
+            a = lib.ask(it["question"])
+            rows.append({**it, "answer": a.text, "mode": "library",
+                         "evidence": [h.to_dict() for h in a.evidence],
+                         "recordings": a.recordings, "count": a.count,
+                         "supported": a.supported, "model": a.model})
+        except LongspeechError as e:
+            rows.append({**it, "answer": None, "mode": "library", "evidence": [],
+                         "error": str(e)})
+    for lib in libraries.values():
+        if not isinstance(lib, LongspeechError):
+            lib.close()
+    return rows
 
 
 def read_items(items: Sequence[dict[str, str]] | str | os.PathLike) -> list[dict[str, str]]:
@@ -168,12 +198,28 @@ def ask_batch(items: Sequence[dict[str, Any]] | str | os.PathLike, out_dir: str 
               ) -> tuple[JobSummary, list[dict[str, Any]]]:
     """Answer every {"path", "question", ...} item (LongSpeech-Eval format) as a job into
     out_dir: OUT/answers.json lists them in input order with "answer", "mode" and "evidence"
-    (other fields carried through), beside job_summary.json and resumable job state."""
+    (other fields carried through), beside job_summary.json and resumable job state. An item
+    whose "path" is a job's output directory is answered across its recordings (mode
+    "library")."""
     if mode not in MODES:
         raise InvalidOptionError(f"unknown mode {mode!r}; choose {' or '.join(MODES)}")
     if window < 1:
         raise InvalidOptionError(f"window must be at least 1 speech vector, got {window}")
     opts = options or AskOptions()
-    transcribe_opts = make_options(**opts.asr) if mode == "cascade" else None
-    return run_ask_job(read_items(items), out_dir, AskConfig(mode, window, opts),
-                       transcribe_opts, progress, on_file, runner=runner, resume=resume)
+    items = read_items(items)
+    on_disk = [i for i, it in enumerate(items) if Path(it["path"]).is_dir()]
+    recordings = [it for i, it in enumerate(items) if i not in set(on_disk)]
+    summary, rows = JobSummary(), []
+    if recordings or not on_disk:
+        transcribe_opts = make_options(**opts.asr) if mode == "cascade" else None
+        summary, rows = run_ask_job(recordings, out_dir, AskConfig(mode, window, opts),
+                                    transcribe_opts, progress, on_file, runner=runner,
+                                    resume=resume)
+    if on_disk:        # items about a whole job's output: answered from its library
+        answered = iter(library_rows([items[i] for i in on_disk], opts))
+        job_rows = iter(rows)
+        rows = [next(answered) if i in set(on_disk) else next(job_rows)
+                for i in range(len(items))]
+    atomic_write_text(Path(out_dir) / ANSWERS_FILE,
+                      json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+    return summary, rows

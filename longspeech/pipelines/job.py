@@ -25,6 +25,7 @@ from ..outputs import write_outputs
 from ..files import atomic_write_text
 from ..types import Chunk, Segment, Transcript
 from ..progress import Progress, ProgressCallback, no_progress
+from .library_step import LibraryStep
 from .names import output_stems
 from .runners import LocalRunner, Runner, StageSpec
 from ..qa.answer import Answer
@@ -121,8 +122,11 @@ class _Scheduler:
                  report: bool = False, diarization: Any = None,
                  correction: Any = None, ask: AskConfig | None = None,
                  questions: Sequence[Sequence[str]] = (),
-                 on_segments: Callable[[str, list[Segment]], None] | None = None):
+                 on_segments: Callable[[str, list[Segment]], None] | None = None,
+                 library: bool = False):
         self.out, self.opts, self.formats = out, opts, tuple(formats)
+        # The library is built from the JSON transcripts: only a job that writes them adds.
+        self.library = LibraryStep(out, state) if library and "json" in formats else None
         self.on_segments = on_segments
         self.ask = ask
         # The speech LM reads encoder states: its recordings start at encoding, not planning.
@@ -380,6 +384,8 @@ class _Scheduler:
             return
         rec.duration = tr.duration
         rec.speakers = len(tr.speakers) if rec.diarization is not None else None
+        if self.library is not None:
+            self.library.add(rec.stem)
         if self.ask is not None:
             text = tr.to_json(indent=None)
             self._ask(rec, text, text)
@@ -482,7 +488,7 @@ def run_job(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptions,
     """
     return run_stages(paths, out_dir, opts, formats, progress, on_file, runner=runner,
                       engine=engine, resume=resume, report=report, diarization=diarization,
-                      correction=correction, on_segments=on_segments)[0]
+                      correction=correction, on_segments=on_segments, library=True)[0]
 
 
 def _stage_specs(opts: TranscribeOptions, engine: Engine | None, diarization: Any,
@@ -510,11 +516,12 @@ def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptio
                engine: Engine | None = None, resume: bool = True, report: bool = False,
                diarization: Any = None, correction: Any = None,
                ask: AskConfig | None = None, questions: Sequence[Sequence[str]] = (),
-               on_segments: Callable[[str, list[Segment]], None] | None = None
-               ) -> tuple[JobSummary, _Scheduler]:
+               on_segments: Callable[[str, list[Segment]], None] | None = None,
+               library: bool = False) -> tuple[JobSummary, _Scheduler]:
     """Run the stages every input needs through the one scheduler: transcription (with
     diarization and correction when given), and with `ask`, the answers to `questions`
-    (per input) as well. Returns the summary and the scheduler's view of each recording."""
+    (per input) as well; library: add each transcript to OUT/library.sqlite. Returns the
+    summary and the scheduler's view of each recording."""
     out = Path(out_dir)
     paths = list(dict.fromkeys(paths))     # an input named twice is one recording
     t0 = time.perf_counter()
@@ -524,7 +531,7 @@ def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptio
     state = JobState(out, settings, resume=resume)
     runner = runner or LocalRunner()
     sched = _Scheduler(paths, out, opts, formats, runner, state, progress, on_file, report,
-                       diarization, correction, ask, questions, on_segments)
+                       diarization, correction, ask, questions, on_segments, library)
     state.log("job_started", runner=runner.name, inputs=len(paths))
     stopped: BaseException | None = None
     try:
@@ -535,6 +542,8 @@ def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptio
         raise
     finally:
         runner.close()
+        if sched.library is not None:
+            sched.library.finish()
         summary = JobSummary(sched.results(stopped), runner.name,
                              round(time.perf_counter() - t0, 3), list(state.notes))
         state.log("job_finished", ok=len(summary.files) - len(summary.failed),

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-RESERVED = frozenset({"job_summary", "answers"})
+RESERVED = frozenset({"job_summary", "answers", "index"})   # index.html: the library page
 _UNSAFE = re.compile(r"[\x00-\x1f/\\]")
 
 

@@ -1,0 +1,5 @@
+"""`python -m longspeech.cli`."""
+
+from . import main
+
+main()
