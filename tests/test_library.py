@@ -37,7 +37,7 @@ EPISODES = {
                        ("SPEAKER_01", "I bought a red bicycle from Anna last week."),
                        ("Tom", "Harbour workers got a raise.")],
     "ep3": [("Maria", "Nothing about money today, the migration is what matters."),
-            ("Tom", "The migration to the new servers is done.")],
+            ("Tom", "The migration to the new servers is done, the color is green.")],
 }
 
 
@@ -82,6 +82,7 @@ def test_search_ranks_filters_and_reads_fts5_syntax(shelf):
     assert len(lib.search('"harbour strike" OR bicycle')) == 3
     assert _where(lib.search("harbour NOT strike")) == [("2024-03-08_ep2", 20.0)]
     assert _where(lib.search("budget, tight!")) == [("2024-03-01_ep1", 10.0)]   # not syntax
+    assert _where(lib.search("colour")) == [("ep3", 10.0)]      # either English spelling
     assert len(lib.search("the", limit=2)) == 2
     with pytest.raises(InvalidOptionError, match="quote a phrase"):
         lib.search('"unbalanced')

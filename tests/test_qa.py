@@ -161,6 +161,17 @@ def test_people_by_role_and_what_they_said_about_a_thing():
     assert a.text.startswith("The role host=Zelda names no speaker")
 
 
+def test_me_as_the_one_asked_names_nobody():
+    # "tell me", "show me", "give me" ask for something; they are not a role to resolve
+    tr = three_voices()
+    a = ask(None, "Can you tell me who spoke first?", mode="cascade", transcript=tr)
+    assert a.text.startswith("SPEAKER_02 spoke first"), a.text
+    a = ask(None, "Give me the number of speakers.", mode="cascade", transcript=tr)
+    assert a.text.startswith("3 ("), a.text
+    a = ask(None, "How long did I talk?", mode="cascade", transcript=tr)   # "I" still is one
+    assert "--role me=SPEAKER" in a.text
+
+
 def test_what_a_recording_is_about_is_quoted_from_it():
     a = ask(None, "What were the main topics?", mode="cascade", transcript=three_voices())
     assert a.text.startswith("Topics in the transcript's own words (extracted, not a summary)")

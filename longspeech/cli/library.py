@@ -46,17 +46,19 @@ def index_cmd(
     output_dir: Annotated[Path, typer.Argument(help="A job's output directory (-o OUT of transcribe)")],
 ) -> None:
     """(Re)build OUT/library.sqlite and OUT/index.html from OUT's JSON transcripts."""
-    from ..library import Library, update, write_page
+    from ..library import Library, require_transcripts, update, write_page
 
     try:
+        require_transcripts(output_dir)
         with console.status(f"indexing {output_dir}"):
-            with Library(output_dir) as lib:       # checks OUT holds transcripts
-                update(output_dir, force=True)
-                lib.notices.clear()
-                recs = lib.recordings()
+            got = update(output_dir, force=True)
             page = write_page(output_dir)
+        with Library(output_dir) as lib:
+            recs = lib.recordings()
     except LongspeechError as e:
         _fail(e)
+    for line in got.notices:
+        console.print(f"note: {line}", markup=False, style="yellow")
     out.print(f"{len(recs)} recording(s) -> {output_dir / 'library.sqlite'}; page: {page}",
               markup=False)
 

@@ -2,10 +2,10 @@
 one collection (OUT/library.sqlite, OUT/index.html, `longspeech search`, `ask OUT`)."""
 
 from .answers import LibraryAnswer
-from .collection import Library, Update, update
+from .collection import Library, Update, require_transcripts, update
 from .page import PAGE_FILE, write_page
 from .search import Hit
 from .store import LIBRARY_FILE, RecordingInfo
 
 __all__ = ["LIBRARY_FILE", "PAGE_FILE", "Hit", "Library", "LibraryAnswer", "RecordingInfo",
-           "Update", "update", "write_page"]
+           "Update", "require_transcripts", "update", "write_page"]

@@ -66,18 +66,23 @@ def update(out: str | os.PathLike, stems: Iterable[str] | None = None,
     return result
 
 
+def require_transcripts(out: Path) -> None:
+    """An error that says what to do unless OUT is a folder holding transcripts."""
+    if not out.is_dir():
+        raise InputFileError(f"{out} is not a directory: give the output directory "
+                             "(-o OUT) of a transcription job")
+    if not transcript_files(out):
+        raise InputFileError(f"{out} holds no transcripts: transcribe into it first "
+                             f"(longspeech transcribe FILES -o {out})")
+
+
 class Library:
     """The transcripts of OUT, indexed in OUT/library.sqlite (built or brought up to date on
     opening). options: how content questions are answered (the LLM, its device)."""
 
     def __init__(self, out: str | os.PathLike, options: AskOptions | None = None):
         self.out = Path(out)
-        if not self.out.is_dir():
-            raise InputFileError(f"{self.out} is not a directory: give the output directory "
-                                 "(-o OUT) of a transcription job")
-        if not transcript_files(self.out):
-            raise InputFileError(f"{self.out} holds no transcripts: transcribe into it first "
-                                 f"(longspeech transcribe FILES -o {self.out})")
+        require_transcripts(self.out)
         self.options = options or AskOptions()
         self.notices = update(self.out).notices
         self._conn: sqlite3.Connection | None = None
@@ -168,4 +173,4 @@ class Library:
         return replace(got, question=question, seconds=round(time.perf_counter() - t0, 3))
 
 
-__all__ = ["LIBRARY_FILE", "Library", "Update", "update"]
+__all__ = ["LIBRARY_FILE", "Library", "Update", "require_transcripts", "update"]

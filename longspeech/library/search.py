@@ -2,7 +2,9 @@
 
 A query in FTS5's own syntax (a "quoted phrase", AND / OR / NOT, a prefix*, NEAR) is used
 as typed; plain words ("harbour strike", "what's the budget?") are each quoted, so every
-word must occur and punctuation never reads as syntax.
+word must occur and punctuation never reads as syntax, and each is also looked for in its
+other English spelling (breame's tables): Whisper writes "harbor" where a British user types
+"harbour".
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ class Hit:
         return asdict(self)
 
 
+def spellings(word: str) -> list[str]:
+    """The word, lower case, and its British or American spelling where it has another."""
+    from breame.spelling import get_american_spelling, get_british_spelling
+
+    w = word.lower()
+    return list(dict.fromkeys((w, get_american_spelling(w), get_british_spelling(w))))
+
+
+def _term(word: str) -> str:
+    forms = [f'"{f}"' for f in spellings(word)]
+    return forms[0] if len(forms) == 1 else f"({' OR '.join(forms)})"
+
+
 def all_words(query: str) -> str:
     """MATCH text for a user's query: as typed when it uses FTS5 syntax, else every word
     quoted (all must occur)."""
@@ -56,14 +71,14 @@ def all_words(query: str) -> str:
     words = _WORD.findall(q)
     if not words:
         raise InvalidOptionError(f"the search query {query!r} has no words to look for")
-    return " ".join(f'"{w}"' for w in words)
+    return " AND ".join(_term(w) for w in words)
 
 
 def any_word(text: str) -> str | None:
     """MATCH text for segments holding any of the words of `text` that can tell segments
     apart (stop words dropped), for ranking; None when there is none."""
     words = [w for w in _WORD.findall(text.lower()) if w not in STOP]
-    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
+    return " OR ".join(f'"{f}"' for w in dict.fromkeys(words) for f in spellings(w)) or None
 
 
 def recordings_matching(infos: Sequence[RecordingInfo], pattern: str) -> list[str]:

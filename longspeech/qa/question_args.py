@@ -32,6 +32,9 @@ _SECONDS = re.compile(rf"\b{_NUM}\s*(?:-\s*|\s)?(?:seconds?|secs?)\b", re.I)
 ROLE_WORDS = ("host", "co-host", "guest", "interviewer", "interviewee", "moderator", "chair",
               "presenter", "caller", "me")
 _ME = r"(?:i|me|my|myself)"
+# "me" as the one asked for something ("tell me", "show me where") names nobody in it.
+_ASKED = "".join(rf"(?<!{verb}\s)" for verb in ("tell", "show", "give", "remind", "let",
+                                                  "help", "find", "get"))
 _LABEL_NUMBER = re.compile(r"^(?:speaker|spk|spkr|spk_|s)[_ ]?0*(\d+)$", re.I)
 
 
@@ -95,7 +98,7 @@ def _people(text: str, speakers: Sequence[str], roles: Mapping[str, str]
     for role in ROLE_WORDS:
         who = named.get(role)
         if role == "me":
-            refs.append((rf"\b{_ME}\b", who, "me"))
+            refs.append((rf"\b{_ASKED}{_ME}\b", who, "me"))
         else:
             refs.append((rf"\b(?:the\s+|our\s+)?{re.escape(role)}\b", who, role))
     for role, who in named.items():
