@@ -133,6 +133,54 @@ def test_another_input_with_the_same_name_is_not_overwritten(talk, ct2_engine, t
     assert [f["stem"] for f in summary["files"]] == ["b__talk", "a__talk"]
 
 
+def test_a_job_with_every_step_saved_loads_no_model(talk, tmp_path):
+    from longspeech.diarization import DiarizationOptions
+    from longspeech.pipelines.runners import LocalRunner
+
+    out = tmp_path / "out"
+    first = LocalRunner()
+    assert not run_job([talk], out, _opts(), runner=first,
+                       diarization=DiarizationOptions()).failed
+    assert first.started == {"plan", "asr", "diarize"}
+    reference = (out / "talk.json").read_bytes()
+    again = LocalRunner()
+    summary = run_job([talk], out, _opts(), runner=again, diarization=DiarizationOptions())
+    assert not summary.failed and again.started == set()
+    assert (out / "talk.json").read_bytes() == reference
+    assert _log(out)[-1]["models_loaded"] == []
+
+
+def test_what_waits_for_the_decoder_stays_bounded_on_a_long_file(tmp_path):
+    """Four minutes of speech in one-chunk groups (many more groups than the bound): the
+    groups queued or being decoded never pass AHEAD_GROUPS, and the runner never holds more
+    than its depth of them; every chunk is still decoded once."""
+    from longspeech.pipelines.scheduler import AHEAD_GROUPS
+    from longspeech.pipelines.runners import LocalRunner
+    from longspeech.synth import RecordingSpec, write_recording
+
+    audio = write_recording(RecordingSpec(seed=11, duration=240, speakers=2),
+                            tmp_path / "audio", "long").audio
+    held: list[int] = []
+
+    class Watching(LocalRunner):
+        def submit(self, stage, item):
+            ticket = super().submit(stage, item)
+            if stage == "asr":
+                held.append(self._threads["asr"].queued)
+            return ticket
+
+    out = tmp_path / "out"
+    summary = run_job([Path(audio)], out, _opts(), runner=Watching())
+    assert not summary.failed
+    chunks = summary.files[0].chunks
+    assert chunks > 2 * AHEAD_GROUPS
+    finished = next(e for e in _log(out) if e["event"] == "job_finished")
+    assert 1 <= finished["queue_peak"] <= AHEAD_GROUPS
+    assert max(held) <= Watching().depth
+    decoded = [c for e in _log(out) if e["event"] == "chunks_decoded" for c in e["chunks"]]
+    assert sorted(decoded) == list(range(chunks))
+
+
 def test_resumed_file_reports_no_speed_for_work_it_did_not_do(talk, ct2_engine, tmp_path):
     run_job([talk], tmp_path, _opts(), engine=ct2_engine)
     again = run_job([talk], tmp_path, _opts(), engine=ct2_engine)

@@ -100,6 +100,9 @@ def test_correction_stage_gives_the_same_bytes_on_ray(recordings, reference, tmp
     assert _outputs(tmp_path) == _outputs(reference)
     reused = {e["recording"] for e in _log(tmp_path) if e["event"] == "correction_reused"}
     assert reused == {"talk0", "talk1"}
+    # every step was saved: the rerun loaded no model at all
+    last = _log(tmp_path)[-1]
+    assert last["event"] == "job_finished" and last["models_loaded"] == []
 
 
 def test_correction_reports_its_progress_through_the_job(recordings, reference, tmp_path):

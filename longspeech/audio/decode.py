@@ -7,15 +7,8 @@ block edges are seamless: the concatenated blocks equal a one-shot resample bit 
 
 from __future__ import annotations
 
-import functools
-import json
 import os
-import select
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,26 +18,15 @@ import soxr
 from ..errors import AudioDecodeError, InvalidOptionError
 from ..hashing import sha256_file as sha256_of
 from ..types import Recording, round_time
-
-SAMPLE_RATE = 16000
+from .ffmpeg import SAMPLE_RATE, AudioInfo, ffmpeg_blocks, no_samples, probe_ffmpeg
 
 # Containers libsndfile cannot read: skip straight to ffmpeg instead of failing first.
 FFMPEG_ONLY = frozenset({
     ".aac", ".m4a", ".m4b", ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".mka", ".wma", ".wmv",
     ".avi", ".3gp", ".amr", ".ac3", ".ts", ".flv", ".ape", ".wv",
 })
-_INSTALL_FFMPEG = (
-    "install ffmpeg (Debian/Ubuntu: `apt-get install ffmpeg`; macOS: `brew install ffmpeg`)"
-)
 
 PathLike = str | os.PathLike
-
-
-@dataclass(frozen=True)
-class _Info:
-    sample_rate: int
-    channels: int
-    duration: float
 
 
 # -- input checks --------------------------------------------------------------------------
@@ -67,167 +49,6 @@ def _check_file(path: PathLike) -> Path:
     return p
 
 
-def _not_audio(p: Path, detail: str) -> AudioDecodeError:
-    return AudioDecodeError(
-        f"cannot decode {p}: not a recognised audio file, or it is corrupt or truncated "
-        f"({detail})"
-    )
-
-
-def _no_samples(p: Path) -> AudioDecodeError:
-    return AudioDecodeError(f"{p} contains no audio samples (zero-length audio)")
-
-
-# -- ffmpeg --------------------------------------------------------------------------------
-
-def _ffmpeg_tool(name: str, p: Path) -> str:
-    exe = shutil.which(name)
-    if exe is None:
-        raise AudioDecodeError(f"decoding {p.name} needs {name}, which is not on PATH: "
-                               f"{_INSTALL_FFMPEG}")
-    return exe
-
-
-@functools.lru_cache(maxsize=4)
-def _ffmpeg_has_soxr(exe: str) -> bool:
-    try:
-        out = subprocess.run([exe, "-hide_banner", "-buildconf"], capture_output=True,
-                             timeout=30, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return b"libsoxr" in out
-
-
-def _ffmpeg_url(p: Path) -> str:
-    # "file:" keeps a name with a colon (or a leading dash) from being read as a protocol/flag.
-    return "file:" + os.fspath(p)
-
-
-def _ffmpeg_filter(exe: str, sample_rate: int) -> str:
-    # rematrix_maxval=1 normalises the down-mix to unity gain: stereo becomes (L + R) / 2,
-    # the plain average the soundfile path uses (`-ac 1` alone gives 0.707 L + 0.707 R).
-    engine = ":resampler=soxr" if _ffmpeg_has_soxr(exe) else ""
-    return (f"aresample={sample_rate}{engine}:rematrix_maxval=1.0,"
-            "aformat=sample_fmts=flt:channel_layouts=mono")
-
-
-def _stderr_text(f, limit: int = 4000) -> str:
-    f.seek(0, os.SEEK_END)
-    f.seek(max(0, f.tell() - limit))
-    return f.read().decode("utf-8", "replace")
-
-
-def _ffmpeg_error(p: Path, stderr: str, sndfile_reason: str) -> AudioDecodeError:
-    if "matches no streams" in stderr or "does not contain any stream" in stderr:
-        return AudioDecodeError(f"{p} has no audio stream")
-    # The last line is the verdict; ffmpeg's "To ignore this, ..." hints are not.
-    lines = [ln.strip() for ln in stderr.splitlines()
-             if ln.strip() and not ln.strip().startswith("To ignore")]
-    message = lines[-1].removeprefix(_ffmpeg_url(p) + ": ") if lines else "no message"
-    also = f"; libsndfile: {sndfile_reason}" if sndfile_reason else ""
-    return _not_audio(p, f"ffmpeg: {message}{also}")
-
-
-FFMPEG_TIMEOUT_ENV = "LONGSPEECH_FFMPEG_TIMEOUT"
-
-
-def ffmpeg_timeout() -> float:
-    """Seconds an ffmpeg pipe may go without output before its input counts as failed."""
-    try:
-        return max(1.0, float(os.environ.get(FFMPEG_TIMEOUT_ENV, "300")))
-    except ValueError:
-        return 300.0
-
-
-def _ffmpeg_blocks(p: Path, sample_rate: int, block: int, sndfile_reason: str = "",
-                   span: tuple[float, float] | None = None) -> Iterator[np.ndarray]:
-    """float32 mono blocks from an ffmpeg pipe; the child is killed however iteration ends.
-
-    `span` (start, seconds) seeks in the input and decodes only that stretch.
-    """
-    exe = _ffmpeg_tool("ffmpeg", p)
-    seek = ["-ss", f"{span[0]:.6f}", "-t", f"{span[1]:.6f}"] if span else []
-    cmd = [exe, "-nostdin", "-hide_banner", "-loglevel", "error", *seek, "-i", _ffmpeg_url(p),
-           "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", _ffmpeg_filter(exe, sample_rate),
-           "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
-    # stderr goes to a file, not a pipe: a chatty decoder can then never fill a pipe and
-    # deadlock against our reads of stdout.
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=err)
-        try:
-            assert proc.stdout is not None
-            fd, limit, size = proc.stdout.fileno(), ffmpeg_timeout(), block * 4
-            buf = bytearray()
-            while True:
-                # A decoder that stalls (a damaged file, a hung drive) must not hang the job.
-                if not select.select([fd], [], [], limit)[0]:
-                    raise _not_audio(p, f"ffmpeg gave no audio for {limit:g} s (set "
-                                        f"{FFMPEG_TIMEOUT_ENV} to wait longer)")
-                data = os.read(fd, size)
-                if not data:
-                    break
-                buf += data
-                while len(buf) >= size:
-                    yield np.frombuffer(bytes(buf[:size]), dtype="<f4").astype(np.float32)
-                    del buf[:size]
-            usable = len(buf) - len(buf) % 4
-            if usable:
-                yield np.frombuffer(bytes(buf[:usable]), dtype="<f4").astype(np.float32)
-            if proc.wait() != 0:
-                raise _ffmpeg_error(p, _stderr_text(err), sndfile_reason)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            if proc.stdout is not None:
-                proc.stdout.close()
-            proc.wait()
-
-
-def _probe_ffmpeg(p: Path, sndfile_reason: str = "") -> _Info:
-    exe = _ffmpeg_tool("ffprobe", p)
-    cmd = [exe, "-v", "error", "-select_streams", "a:0", "-show_entries",
-           "stream=sample_rate,channels,duration:format=duration", "-of", "json",
-           _ffmpeg_url(p)]
-    try:
-        res = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
-    except subprocess.TimeoutExpired:
-        raise _not_audio(p, "ffprobe did not finish within 120 s") from None
-    if res.returncode != 0:
-        raise _ffmpeg_error(p, res.stderr.decode("utf-8", "replace")
-                            or f"ffprobe exit status {res.returncode}", sndfile_reason)
-    try:
-        meta = json.loads(res.stdout)
-    except json.JSONDecodeError:
-        raise _not_audio(p, "ffprobe gave unreadable output") from None
-    streams = meta.get("streams") or []
-    if not streams:
-        raise AudioDecodeError(f"{p} has no audio stream")
-    st = streams[0]
-    try:
-        sr, ch = int(st["sample_rate"]), int(st["channels"])
-    except (KeyError, ValueError):
-        raise _not_audio(p, "no sample rate or channel count") from None
-    duration = _float_or_none(st.get("duration")) or _float_or_none(
-        (meta.get("format") or {}).get("duration"))
-    if duration is None:
-        # Some containers (streamed webm) carry no duration: count the decoded samples.
-        n = sum(len(b) for b in _ffmpeg_blocks(p, SAMPLE_RATE, SAMPLE_RATE * 60))
-        duration = n / SAMPLE_RATE
-    if sr <= 0 or ch <= 0:
-        raise _not_audio(p, f"sample rate {sr}, {ch} channels")
-    return _Info(sr, ch, duration)
-
-
-def _float_or_none(x: object) -> float | None:
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return v if np.isfinite(v) else None
-
-
-# -- libsndfile ----------------------------------------------------------------------------
 
 def _open_sndfile(p: Path) -> tuple[sf.SoundFile | None, str]:
     """An open SoundFile, or None and libsndfile's reason when ffmpeg must take over."""
@@ -315,11 +136,11 @@ def probe(path: PathLike, *, checksum: bool = True) -> Recording:
     f, reason = _open_sndfile(p)
     if f is not None:
         with f:
-            info = _Info(f.samplerate, f.channels, f.frames / f.samplerate if f.frames else 0.0)
+            info = AudioInfo(f.samplerate, f.channels, f.frames / f.samplerate if f.frames else 0.0)
     else:
-        info = _probe_ffmpeg(p, reason)
+        info = probe_ffmpeg(p, reason)
     if info.duration <= 0:
-        raise _no_samples(p)
+        raise no_samples(p)
     return Recording(id=p.stem, path=os.fspath(path), duration=round_time(info.duration),
                      sample_rate=int(info.sample_rate), channels=int(info.channels),
                      sha256=sha256_of(p) if checksum else None)
@@ -347,7 +168,7 @@ def _stream(p: Path, block: int, sample_rate: int) -> Iterator[np.ndarray]:
         frames = max(1, round(block * native / sample_rate))
         source = _resampled(_sndfile_blocks(f, p, frames), native, sample_rate)
     else:
-        source = _ffmpeg_blocks(p, sample_rate, block, reason)
+        source = ffmpeg_blocks(p, sample_rate, block, reason)
     total = 0
     try:
         for b in _rebuffered(source, block):
@@ -356,7 +177,7 @@ def _stream(p: Path, block: int, sample_rate: int) -> Iterator[np.ndarray]:
     finally:
         close_iterator(source)
     if total == 0:
-        raise _no_samples(p)
+        raise no_samples(p)
 
 
 def load(path: PathLike, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -394,7 +215,7 @@ def read_span(path: PathLike, start: float, end: float, *, sample_rate: int = SA
         if native != sample_rate and len(x):
             x = soxr.resample(x, native, sample_rate).astype(np.float32, copy=False)
     else:
-        blocks = list(_ffmpeg_blocks(p, sample_rate, sample_rate * 60, reason,
+        blocks = list(ffmpeg_blocks(p, sample_rate, sample_rate * 60, reason,
                                      span=(a, end + pad - a)))
         x = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
     lo = round((start - a) * sample_rate)

@@ -63,7 +63,7 @@ def transcribe(
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Reuse finished work a previous run left in OUT_DIR", rich_help_panel=RUN)] = True,
 ) -> None:
     """Transcribe audio files into OUT_DIR/<stem>.<format>."""
-    from ..api import make_options
+    from ..pipelines.transcribe import make_options
     from ..asr import fallback_temperatures
     from ..audio import VadOptions
     from ..outputs import FORMATS

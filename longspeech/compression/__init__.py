@@ -8,20 +8,19 @@
 
 from __future__ import annotations
 
-from .baselines import avg_pool, random_select
-from .compress import compress, compress_batch
-from .fusion import (
-    PAD_SIMILARITY,
-    DensityFn,
-    fuse_groups,
-    fuse_round,
-    iterative_fusion,
-    merge_groups,
-    neighbour_similarity,
-)
-from .head import CTCDensityHead, DensityHeadConfig
+from ..lazy import lazy_attributes
 from .options import METHODS, PAPER_POOL, PAPER_WINDOWS, SCHEDULES, CompressionOptions
 from .schedule import halving_schedule, pool_schedule, schedule, single_schedule
+
+# The parts that compute import torch, which takes seconds: they load on first use, so that
+# the options (read by every question and job) cost nothing.
+_LAZY = {"avg_pool": "baselines", "random_select": "baselines", "compress": "compress",
+         "compress_batch": "compress", "PAD_SIMILARITY": "fusion", "DensityFn": "fusion",
+         "fuse_groups": "fusion", "fuse_round": "fusion", "iterative_fusion": "fusion",
+         "merge_groups": "fusion", "neighbour_similarity": "fusion",
+         "CTCDensityHead": "head", "DensityHeadConfig": "head"}
+
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "METHODS",

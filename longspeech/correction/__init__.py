@@ -5,12 +5,16 @@
     fixed.provenance["corrections"]   # every proposed edit: accepted or not, and why
 """
 
-from .apply import CorrectionRecord, allowed_words, apply_proposals
-from .correct import (Corrector, apply_pairs, correct_transcript, plan_turns,
-                      proposals_from_reply)
+from ..lazy import lazy_attributes
 from .options import FORMATS, CorrectionOptions
 from .proposals import Proposal, clean_text_reply, diff_text, parse_pairs
-from .verify import AcousticVerifier, SegmentAudio
+
+# The LLM and the verifier import torch: on first use (a job reads the options only).
+__getattr__ = lazy_attributes(__name__, {
+    "CorrectionRecord": "apply", "allowed_words": "apply", "apply_proposals": "apply",
+    "Corrector": "correct", "apply_pairs": "correct", "correct_transcript": "correct",
+    "plan_turns": "correct", "proposals_from_reply": "correct",
+    "AcousticVerifier": "verify", "SegmentAudio": "verify"})
 
 __all__ = [
     "FORMATS", "AcousticVerifier", "CorrectionOptions", "CorrectionRecord", "Corrector", "Proposal",

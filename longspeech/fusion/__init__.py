@@ -6,11 +6,17 @@ through bytes. The engine that uses them over whole recordings is asr.gfd_engine
     engine = load_engine(AsrOptions(engine="gfd", fusion=FusionOptions(prompt="Terms: etcd.")))
 """
 
-from .beam import DecodeResult, Hypothesis, fused_beam_search, plain_beam_search
-from .bytes import ByteTrie, LlmVocab, whisper_token_bytes
+from ..lazy import lazy_attributes
 from .options import FusionOptions
-from .prefix import PrefixScore, PrefixScorer
-from .whisper import WhisperAsr
+
+# The decoding parts import torch (seconds): they load on first use, so that the options,
+# which every job reads, cost nothing.
+_LAZY = {"DecodeResult": "beam", "Hypothesis": "beam", "fused_beam_search": "beam",
+         "plain_beam_search": "beam", "ByteTrie": "bytes", "LlmVocab": "bytes",
+         "whisper_token_bytes": "bytes", "PrefixScore": "prefix", "PrefixScorer": "prefix",
+         "WhisperAsr": "whisper"}
+
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "ByteTrie",

@@ -24,7 +24,8 @@ from ..files import atomic_write_text
 from ..qa.answer import Answer, AskOptions, AudioInput, Mode, answer_cascade, answer_lslm
 from ..types import Transcript, load_transcript
 from .answer_stages import MODES, AskConfig
-from .job import FileResult, JobSummary, run_stages
+from .job import run_stages
+from .results import FileResult, JobSummary
 from .runners import Runner
 from .transcribe import TranscribeOptions, make_options, transcribe
 

@@ -74,18 +74,20 @@ class Manifest:
     # The input's size and mtime when planned: an unchanged file is not hashed again.
     size: int = 0
     mtime_ns: int = 0
+    # The engine's provenance, for the transcript: a resumed job need not load the engine.
+    engine: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"input": self.input, "stem": self.stem, "recording": asdict(self.recording),
                 "chunks": [[c.start, c.end] for c in self.chunks], "language": self.language,
-                "size": self.size, "mtime_ns": self.mtime_ns}
+                "size": self.size, "mtime_ns": self.mtime_ns, "engine": self.engine}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Manifest:
         rec = Recording(**d["recording"])
         chunks = [Chunk(rec.id, i, s, e) for i, (s, e) in enumerate(d["chunks"])]
         return cls(d["input"], d["stem"], rec, chunks, d.get("language"),
-                   d.get("size", 0), d.get("mtime_ns", 0))
+                   d.get("size", 0), d.get("mtime_ns", 0), d.get("engine"))
 
 
 def segments_to_json(segments: list[Segment]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ..llm import LoadedLLM, generate_many
+from ..llm import LoadedLLM
 from ..types import Transcript
 from .answer_kind import LINE_HEAD
 from .retrieval import answer_lines, relevant_lines
@@ -80,6 +80,8 @@ def answer_from_transcript(llm: LoadedLLM, transcript: Transcript | str, questio
     it as fits its context) and the question."""
     def count(text: str) -> int:
         return len(llm.tokenizer(text, add_special_tokens=False).input_ids)
+
+    from ..llm import generate_many
 
     budget = budget if budget is not None else transcript_budget(llm, question, max_new_tokens)
     msgs = cascade_messages(transcript, question, budget, count, passages)
