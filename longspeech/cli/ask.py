@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from ..errors import InvalidOptionError, LongspeechError
-from .app import _clock, _fail, app, console, out
+from .app import _clock, _fail, app, console, out, print_json
 from .library import ask_library
 
 
@@ -86,8 +85,7 @@ def ask_cmd(
     except LongspeechError as e:
         _fail(e)
     if as_json:
-        out.print(json.dumps(a.to_dict(), indent=1, ensure_ascii=False), markup=False,
-                  highlight=False, soft_wrap=True)
+        print_json(a.to_dict())
         return
     out.print(a.text, markup=False)
     beside = transcript.with_suffix(".html") if transcript is not None else None

@@ -3,7 +3,6 @@ flags, render hits and answers (a line each, or --json)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
 from urllib.parse import unquote
@@ -11,7 +10,7 @@ from urllib.parse import unquote
 import typer
 
 from ..errors import LongspeechError
-from .app import _fail, app, console, out
+from .app import _fail, app, console, out, print_json
 
 
 def _where(rec: dict[str, Any]) -> str:
@@ -83,8 +82,7 @@ def search_cmd(
         _fail(e)
     _notices(lib)
     if as_json:
-        out.print(json.dumps(hits, indent=1, ensure_ascii=False), markup=False,
-                  highlight=False, soft_wrap=True)
+        print_json(hits)
         return
     if not hits:
         console.print("no line matches", markup=False)
@@ -104,8 +102,7 @@ def ask_library(output_dir: Path, question: str, as_json: bool, options: Any) ->
         _fail(e)
     _notices(lib)
     if as_json:
-        out.print(json.dumps(answer, indent=1, ensure_ascii=False), markup=False,
-                  highlight=False, soft_wrap=True)
+        print_json(answer)
         return
     out.print(answer["text"], markup=False, highlight=False, soft_wrap=True)
     print_hits(output_dir, answer["evidence"])
