@@ -355,3 +355,15 @@ def test_library_page_search_opens_the_report_at_the_moment(job, tmp_path):
                          "const r = l.getBoundingClientRect(); return [l.textContent, r.top >= 0 && "
                          "r.bottom <= innerHeight]; })()")
         assert "roses" in line[0].lower() and line[1] is True
+
+
+def test_library_page_finds_either_english_spelling(tmp_path):
+    out = tmp_path / "out"
+    _write(out, {"a": [("Ann", "The harbor is calm today.")], "b": [("Bob", "Nothing here.")]})
+    Library(out).close()
+    page_file = write_page(out)
+    with Page(find_chromium(), tmp_path / "profile") as page:
+        page.goto(page_file.as_uri() + "#q=harbour%20calm")
+        assert page.eval("document.body.dataset.hits") == "1"
+        assert page.eval("document.querySelector('.hit').textContent").endswith(
+            "The harbor is calm today.")

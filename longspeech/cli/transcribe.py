@@ -39,6 +39,7 @@ def transcribe(
     temperature: Annotated[float, typer.Option(help="First decoding temperature", rich_help_panel=DECODING)] = 0.0,
     temperature_increment_on_fallback: Annotated[float, typer.Option(help="Step up to 1.0 when a chunk is too repetitive or unlikely (0: no fallback)", rich_help_panel=DECODING)] = 0.2,
     initial_prompt: Annotated[Optional[str], typer.Option(help="Text to condition every chunk on (default: none)", rich_help_panel=DECODING)] = None,
+    gap_guard: Annotated[bool, typer.Option("--gap-guard/--no-gap-guard", help="Decode again any speech Whisper skipped at a chunk's start or end (slower, fewer dropped words)", rich_help_panel=DECODING)] = True,
     hotwords: Annotated[Optional[str], typer.Option(help="Words Whisper should expect, as faster-whisper's hotwords (default: none). For names and jargon, --fusion gfd --prompt is the stronger tool", rich_help_panel=DECODING)] = None,
     vad_threshold: Annotated[float, typer.Option(help="Silero VAD speech probability threshold", rich_help_panel=DECODING)] = 0.5,
     vad_pad: Annotated[float, typer.Option(help="Seconds of audio kept around each speech region", rich_help_panel=DECODING)] = 0.2,
@@ -88,6 +89,8 @@ def transcribe(
             compute_type=compute_type, cpu_threads=threads, initial_prompt=initial_prompt,
             hotwords=hotwords, fusion=fus,
             temperatures=fallback_temperatures(temperature, temperature_increment_on_fallback))
+        if not gap_guard:
+            opts.min_gap = None
         opts.subtitles = SubtitleOptions(max_line_width, max_line_count, max_words_per_line,
                                          highlight_words)
         opts.subtitles.validate()

@@ -14,8 +14,8 @@ from .schedule import halving_schedule, pool_schedule, schedule, single_schedule
 
 # The parts that compute import torch, which takes seconds: they load on first use, so that
 # the options (read by every question and job) cost nothing.
-_LAZY = {"avg_pool": "baselines", "random_select": "baselines", "compress": "compress",
-         "compress_batch": "compress", "PAD_SIMILARITY": "fusion", "DensityFn": "fusion",
+_LAZY = {"avg_pool": "baselines", "random_select": "baselines", "compress": "shorten",
+         "compress_batch": "shorten", "PAD_SIMILARITY": "fusion", "DensityFn": "fusion",
          "fuse_groups": "fusion", "fuse_round": "fusion", "iterative_fusion": "fusion",
          "merge_groups": "fusion", "neighbour_similarity": "fusion",
          "CTCDensityHead": "head", "DensityHeadConfig": "head"}

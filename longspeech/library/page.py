@@ -3,20 +3,24 @@ search box over all their lines; a hit opens that recording's report at the mome
 
 It works from the file system with no server: the lines travel in the page as one JSON
 block (escaped as the reports escape theirs), and the search runs in the browser (every word
-typed must begin a word of the line, so "strike" finds "strikes").
+typed must begin a word of the line, so "strike" finds "strikes"; a word with another
+English spelling in the lines finds that one too, as `longspeech search` does).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from urllib.parse import quote
 
 from ..files import atomic_write_text
 from ..report.html import human_duration, script_json
+from .search import spellings
 from .store import connect, info_rows, library_path
 
 PAGE_FILE = "index.html"
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 _CSS = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:70rem;padding:1rem 1.5rem;color:#1f2328}
@@ -44,12 +48,16 @@ _JS = r"""
     return (h ? h + ':' : '') + mm + ':' + String(x).padStart(2, '0');
   }
   function words(q) { return q.toLowerCase().split(/[^\p{L}\p{N}']+/u).filter(Boolean); }
+  function holds(text, w) {
+    return text.indexOf(' ' + w) >= 0 || (data.spellings[w] || []).some(function (v) {
+      return text.indexOf(' ' + v) >= 0; });
+  }
   function show(q) {
     var ws = words(q), shown = 0, found = 0, recs = {};
     list.textContent = '';
     if (!ws.length) { count.textContent = data.lines.length + ' lines in ' + data.recordings.length + ' recordings'; return; }
     data.lines.forEach(function (l, i) {
-      if (!ws.every(function (w) { return texts[i].indexOf(' ' + w) >= 0; })) return;
+      if (!ws.every(function (w) { return holds(texts[i], w); })) return;
       found++; recs[l[0]] = 1;
       if (shown >= 500) return;
       shown++;
@@ -97,6 +105,11 @@ def render_page(out: Path) -> str:
         conn.close()
     lines.sort(key=lambda line: (line[0], line[1]))
     recs = [{"stem": r.stem, "report": (out / f"{r.stem}.html").is_file()} for r in infos]
+    # Each other English spelling of a word the lines hold -> that word ("harbour" -> harbor)
+    other: dict[str, list[str]] = {}
+    for word in {w for line in lines for w in _WORD.findall(line[3].lower())}:
+        for form in spellings(word)[1:]:
+            other.setdefault(form, []).append(word)
     rows = []
     for r, rec in zip(infos, recs):
         target = f"{quote(r.stem)}.html" if rec["report"] else f"{quote(r.stem)}.json"
@@ -114,7 +127,7 @@ def render_page(out: Path) -> str:
 </thead><tbody>{''.join(rows)}</tbody></table>
 <input id="q" type="search" placeholder="Search every recording" autocomplete="off">
 <div id="count"></div><div id="hits"></div>
-<script type="application/json" id="library-data">{script_json({"recordings": recs, "lines": lines})}</script>
+<script type="application/json" id="library-data">{script_json({"recordings": recs, "lines": lines, "spellings": other})}</script>
 <script>{_JS}</script>
 </body></html>
 """
