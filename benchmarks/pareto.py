@@ -7,7 +7,8 @@ differently, every system a fresh process on the same files in the same run.
   5-minute files of real recorded prompts (Asterisk's Allison voice; `apt-get download`,
   as benchmarks/correction_real.py does, into --cache). Reported, not tuned on.
 
-Points: tiny.en and base; beam 5 and 1; the gap guard on and off; batch 8 and 16.
+Points: tiny.en and base; beam 5 and 1; the gap guard on and off; the temperature
+fallback on and off (faster-whisper's batched pipeline has none); batch 8 and 16.
 faster-whisper: BatchedInferencePipeline, int8, batch 8, word timestamps, beam 5 (its
 default) and beam 1. Speed is faster-whisper's beam-5 wall time over the point's.
 
@@ -58,6 +59,10 @@ POINTS: dict[str, tuple[str, tuple[str, ...] | int]] = {
                                                             "--no-gap-guard")),
     "longspeech tiny.en beam 1, batch 16": ("tiny.en", ("--beam-size", "1",
                                                         "--batch-size", "16")),
+    "longspeech tiny.en beam 5, no fallback": ("tiny.en", (
+        "--temperature-increment-on-fallback", "0")),
+    "longspeech tiny.en beam 1, no fallback": ("tiny.en", (
+        "--beam-size", "1", "--temperature-increment-on-fallback", "0")),
     "longspeech base beam 5": ("base", ("--language", "en")),
     "longspeech base beam 1": ("base", ("--language", "en", "--beam-size", "1")),
     "faster-whisper base beam 5": ("base", 5),
@@ -148,13 +153,42 @@ def run_set(name: str, corpus: list[tuple[Path, str]], work: Path) -> dict:
             "audio_seconds": round(audio_s, 1), "rows": rows}
 
 
+def plot(result: dict, path: Path) -> Path:
+    """WER against speed, one panel per set; faster-whisper's points in grey."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = [s for s in ("tune", "report") if s in result]
+    fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5), squeeze=False)
+    for ax, name in zip(axes[0], sets):
+        for point, r in result[name]["rows"].items():
+            fw = point.startswith("faster-whisper")
+            ax.scatter(r["speed"], r["wer"], c="grey" if fw else "tab:blue",
+                       marker="s" if fw else "o", edgecolors="black" if r["pareto"] else "none")
+            ax.annotate(point.replace("longspeech ", "").replace("faster-whisper", "fw"),
+                        (r["speed"], r["wer"]), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")
+        ax.set(title=f"{name} set", xlabel="speed vs faster-whisper tiny.en beam 5",
+               ylabel="WER %")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="tune,report")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/asterisk"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/pareto.json")
+    ap.add_argument("--plot-only", action="store_true", help="redraw the plot from --out")
     a = ap.parse_args()
     result = json.loads(a.out.read_text()) if a.out.exists() else {}
+    if a.plot_only:
+        print(plot(result, a.out.with_suffix(".png")))
+        return
     result["command"] = "benchmarks/pareto.py"
     with tempfile.TemporaryDirectory(prefix="pareto_") as d:
         work = Path(d)
@@ -163,6 +197,7 @@ def main() -> None:
                       else report_set(work / "audio", a.cache))
             result[name] = run_set(name, corpus, work)
     a.out.write_text(json.dumps(result, indent=1) + "\n")
+    plot(result, a.out.with_suffix(".png"))
     print(json.dumps(result, indent=1))
 
 

@@ -189,7 +189,7 @@ class Scheduler(Finishing):
             self.state.forget(rec.stem)     # the input changed: its old chunks are void
             old = None
         if old is not None:
-            m.language = old.language
+            m.language, m.engine = old.language, old.engine
         self.state.save_manifest(m)
         self.state.log("planned", recording=rec.stem, chunks=len(m.chunks),
                        duration=m.recording.duration)
@@ -209,8 +209,8 @@ class Scheduler(Finishing):
                 rec.pending += 1
                 self.ready.append(("diarize", rec, DiarizeRequest(str(rec.path))))
         self.progress(Progress(rec.stem, 0.0, m.recording.duration))
-        saved = self.state.done_chunks(rec.stem) >= set(range(len(m.chunks)))
-        if saved and m.language is not None and m.engine is not None:
+        decoded = self.state.done_chunks(rec.stem) >= set(range(len(m.chunks)))
+        if decoded and m.language is not None and m.engine is not None:
             # Every chunk is decoded: the engine that decoded them need not be loaded.
             self._language(rec, LanguageResult(m.language, 1.0, m.engine))
         else:
