@@ -367,3 +367,18 @@ def test_library_page_finds_either_english_spelling(tmp_path):
         assert page.eval("document.body.dataset.hits") == "1"
         assert page.eval("document.querySelector('.hit').textContent").endswith(
             "The harbor is calm today.")
+
+
+def test_ask_batch_answers_items_about_a_library(shelf, tmp_path):
+    from longspeech.api import ask_batch
+
+    items = [{"path": str(shelf), "question": "How many episodes mention the migration?",
+              "id": "q1"},
+             {"path": str(tmp_path / "nowhere"), "question": "Which episodes?", "id": "q2"}]
+    summary, rows = ask_batch(items, tmp_path / "answers")
+    assert [r["id"] for r in rows] == ["q1", "q2"]
+    assert rows[0]["mode"] == "library" and rows[0]["count"] == 1
+    assert rows[0]["recordings"] == ["ep3"] and rows[0]["evidence"][0]["recording"] == "ep3"
+    assert rows[1]["answer"] is None and "no such file" in rows[1]["error"]
+    saved = json.loads((tmp_path / "answers" / "answers.json").read_text())
+    assert saved == rows
