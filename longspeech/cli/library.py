@@ -14,15 +14,10 @@ from .app import _fail, app, console, out, print_json
 
 
 def _where(rec: dict[str, Any]) -> str:
+    from ..qa.cascade import clock
+
     who = f" {rec['speaker']}:" if rec.get("speaker") else ""
-    return f"{rec['recording']} [{_clock(rec['start'])}]{who} {rec['text']}"
-
-
-def _clock(seconds: float) -> str:
-    s = int(seconds)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
+    return f"{rec['recording']} [{clock(rec['start'])}]{who} {rec['text']}"
 
 
 def print_hits(out_dir: Path, hits: list[dict[str, Any]]) -> None:
