@@ -95,6 +95,15 @@ class Transcript:
         return " ".join(s.text.strip() for s in self.segments if s.text.strip())
 
     @property
+    def speaking_order(self) -> list[str]:
+        """The speakers who say something, in order of their first words."""
+        seen: dict[str, None] = {}
+        for s in self.segments:
+            if s.speaker and s.text.strip():
+                seen.setdefault(s.speaker)
+        return list(seen)
+
+    @property
     def words(self) -> list[Word]:
         return [w for s in self.segments for w in s.words]
 

@@ -107,7 +107,7 @@ def render_page(out: Path) -> str:
     recs = [{"stem": r.stem, "report": (out / f"{r.stem}.html").is_file()} for r in infos]
     # Each other English spelling of a word the lines hold -> that word ("harbour" -> harbor)
     other: dict[str, list[str]] = {}
-    for word in {w for line in lines for w in _WORD.findall(line[3].lower())}:
+    for word in sorted({w for line in lines for w in _WORD.findall(line[3].lower())}):
         for form in spellings(word)[1:]:
             other.setdefault(form, []).append(word)
     rows = []

@@ -102,7 +102,9 @@ def query(conn: sqlite3.Connection, match: str, *, speaker: str | None = None,
             return []
         where.append(f"s.stem IN ({','.join('?' * len(stems))})")
         params.extend(stems)
-    by = "segments_fts.rank" if order == "rank" else "s.stem, s.start"
+    # Ties go by recording and time, never by the order recordings were indexed in (which
+    # depends on which finished first).
+    by = "segments_fts.rank, s.stem, s.start" if order == "rank" else "s.stem, s.start"
     sql = (f"SELECT s.stem, s.start, s.end, s.speaker, s.text, segments_fts.rank "
            f"FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid "
            f"WHERE {' AND '.join(where)} ORDER BY {by}")

@@ -156,21 +156,14 @@ def _rows(tr: Transcript) -> Iterable[tuple[float, float, str | None, str]]:
             yield s.start, s.end, s.speaker, text
 
 
-def _speakers(tr: Transcript) -> list[str]:
-    seen: dict[str, None] = {}
-    for s in tr.segments:
-        if s.speaker and s.text.strip():
-            seen.setdefault(s.speaker)
-    return list(seen)
-
-
 def _put(conn: sqlite3.Connection, stem: str, tr: Transcript, file: Path, digest: str) -> None:
     """Replace one recording's rows, in the caller's transaction."""
     size, mtime = _file_key(file)
     conn.execute("DELETE FROM segments WHERE stem=?", (stem,))
     conn.execute("DELETE FROM recordings WHERE stem=?", (stem,))
     conn.execute("INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?)",
-                 (stem, tr.recording.path, float(tr.duration), json.dumps(_speakers(tr)),
+                 (stem, tr.recording.path, float(tr.duration),
+                  json.dumps(tr.speaking_order),
                   recording_date(tr.recording.path, stem), size, mtime, digest))
     conn.executemany("INSERT INTO segments(stem, start, end, speaker, text) VALUES (?,?,?,?,?)",
                      ((stem, *row) for row in _rows(tr)))
@@ -275,10 +268,6 @@ def rebuild(out: Path) -> SyncReport:
     finally:
         conn.close()
     return report
-
-
-def rebuild_reason(reason: str) -> str:
-    return f"{LIBRARY_FILE} was {reason}"
 
 
 def info_rows(conn: sqlite3.Connection) -> list[RecordingInfo]:

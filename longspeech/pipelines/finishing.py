@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,7 @@ class Finishing:
     library: Any
     ask: Any
     on_file: Any
-
-    def _fail(self, rec: Any, e: BaseException) -> None:
-        raise NotImplementedError
+    _fail: Callable[[Any, BaseException], None]      # the scheduler's: fail one recording
 
     def _finish(self, rec: Any) -> None:
         """All chunks (and the diarization) are in: assemble, then correct or write."""

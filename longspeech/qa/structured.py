@@ -44,14 +44,6 @@ _NO_SPEAKERS = ("The transcript has no speaker labels; transcribe with --diarize
                 "about speakers.")
 
 
-def _speakers(tr: Transcript) -> list[str]:
-    seen: list[str] = []
-    for s in tr.segments:
-        if s.speaker and s.speaker not in seen and s.text.strip():
-            seen.append(s.speaker)
-    return seen
-
-
 def count_doubt(tr: Transcript) -> str:
     """Why the diarizer's speaker count may be off (its provenance says how sure it is), or
     "" when it is sure or did not say."""
@@ -73,7 +65,7 @@ def count_doubt(tr: Transcript) -> str:
 
 
 def _count(tr: Transcript, _: Parsed) -> Computed:
-    names = _speakers(tr)
+    names = tr.speaking_order
     if not names:
         return Computed(_NO_SPEAKERS, [])
     firsts = [next(s for s in tr.segments if s.speaker == n and s.text.strip()) for n in names]
@@ -93,7 +85,7 @@ def _unresolved(p: Parsed) -> Computed | None:
 
 def _talk_times(tr: Transcript) -> dict[str, list[Segment]]:
     return {n: [s for s in tr.segments if s.speaker == n and s.text.strip()]
-            for n in _speakers(tr)}
+            for n in tr.speaking_order}
 
 
 def _seconds(segs: list[Segment]) -> float:
@@ -230,7 +222,7 @@ def computed_answer(tr: Transcript, question: str,
                     roles: Mapping[str, str] | None = None) -> Computed | None:
     """The answer the transcript's data gives to a question about its structure, else None.
     `roles` names speakers by role ("host", "guest", "me")."""
-    speakers = _speakers(tr)
+    speakers = tr.speaking_order
     p = parse_question(question, speakers, roles)
     if p.kind == FACT:
         return None
