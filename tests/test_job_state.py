@@ -181,6 +181,26 @@ def test_what_waits_for_the_decoder_stays_bounded_on_a_long_file(tmp_path):
     assert sorted(decoded) == list(range(chunks))
 
 
+def test_a_recording_diarized_before_its_groups_are_released_is_decoded_whole(tmp_path):
+    """The second recording's diarization ends while all of its chunk groups still wait
+    behind the first recording's: it is finished only when its groups are decoded too."""
+    from longspeech.diarization import DiarizationOptions
+    from longspeech.synth import RecordingSpec, write_recording
+
+    paths = [Path(write_recording(RecordingSpec(seed=s, duration=d, speakers=2),
+                                  tmp_path / "audio", f"r{s}").audio)
+             for s, d in ((12, 300), (13, 15))]
+    summary = run_job(paths, tmp_path / "out", _opts(), diarization=DiarizationOptions())
+    assert not summary.failed, [f.error for f in summary.failed]
+    events = _log(tmp_path / "out")
+    diarized = next(i for i, e in enumerate(events)
+                    if e["event"] == "diarized" and e["recording"] == "r13")
+    assert any(e["event"] == "chunks_decoded" and e["recording"] == "r13"
+               for e in events[diarized:])
+    assert all(json.loads((tmp_path / "out" / f"r{s}.json").read_text())["segments"]
+               for s in (12, 13))
+
+
 def test_resumed_file_reports_no_speed_for_work_it_did_not_do(talk, ct2_engine, tmp_path):
     run_job([talk], tmp_path, _opts(), engine=ct2_engine)
     again = run_job([talk], tmp_path, _opts(), engine=ct2_engine)

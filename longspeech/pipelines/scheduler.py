@@ -285,7 +285,7 @@ class Scheduler(Finishing):
         self.state.log("diarized", recording=rec.stem, turns=len(res.turns))
         rec.diarization = res
         rec.pending -= 1
-        if rec.pending == 0:
+        if rec.pending == 0 and not rec.todo:     # groups still held back count as work
             self._finish(rec)
 
     def _report(self, rec: _Recording) -> None:
