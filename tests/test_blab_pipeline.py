@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from longspeech.eval import blab_answers as A
+from longspeech.qa import blab_answers as A
 from longspeech.eval.blab_synthetic import AD_STYLES, TASKS, make_synthetic_blab
 from longspeech.synth.corpus import NAMES
 from longspeech.synth.corpus import sentences as corpus_sentences
@@ -82,8 +82,34 @@ def test_an_advertisement_without_the_tuned_wording_is_found_and_nothing_else(st
         round(last.end - first.start))
     # The brand it repeats is not a person's name.
     brand = ad[1].split()[0]
-    names = [g["entity"] for g in json.loads(A.answer("named_entity_localization", "", tr))]
+    names = [g["entity"] for g in json.loads(A.answer("named_entity_localization",
+                                                      "Find every person's name.", tr))]
     assert brand not in names and set(names) & set(NAMES)
+
+
+def _with_turns(tr: Transcript) -> Transcript:
+    """The transcript with the diarization turns its segments' speakers make."""
+    turns = [SpeakerTurn(seg.start, seg.end, seg.speaker) for seg in tr.segments]
+    return Transcript(tr.recording, tr.language, tr.segments,
+                      sorted({t.speaker for t in turns}), {}, turns)
+
+
+def test_an_announcer_heard_only_in_the_advertisement_marks_it():
+    """A testimonial read by a voice heard nowhere else: no cue phrase, no price in its first
+    lines. The voice that speaks only there is evidence the LLM's judgement alone lacks."""
+    ad = ("I used to dread cleaning the oven every spring.",
+          "Then my sister showed me Brightfoam, and now it takes ten minutes.",
+          "You spray it on, wait a little, and wipe it all away.",
+          "Brightfoam is in the cleaning aisle of your supermarket.")
+    tr = _with_turns(_talk_with_ad(ad, "SPEAKER_02"))
+    from longspeech.qa.ads import AdRules, passing_voices
+
+    assert passing_voices(tr, AdRules()) == {"SPEAKER_02"}
+    first, last = tr.segments[40], tr.segments[43]
+    got = json.loads(A.answer("advertisement_localization", "Find the ads.", tr))
+    assert [(g["start"], g["end"]) for g in got] == [(first.start, last.end)]
+    # A meeting voice is no passing voice, however little it says.
+    assert passing_voices(_with_turns(_talk_with_ad()), AdRules()) == set()
 
 
 def test_a_talk_without_advertisement_has_none():
@@ -91,10 +117,10 @@ def test_a_talk_without_advertisement_has_none():
     assert json.loads(A.answer("advertisement_localization", "Find the ads.", tr)) == []
 
 
-def test_names_skip_sentence_starts_dates_and_brands(meeting):
-    got = json.loads(A.answer("named_entity_localization", "Find the names.", meeting))
-    names = [g["entity"] for g in got]
-    assert names[0] == "Victor" and not {"Yesterday", "This", "I", "Really", "Monday"} & set(names)
+def test_person_names_are_not_dates_or_brands(meeting):
+    got = json.loads(A.answer("named_entity_localization", "Find every person's name.",
+                              meeting))
+    assert [g["entity"] for g in got] == ["Victor"]
 
 
 def test_counts_and_durations(meeting):
@@ -160,19 +186,47 @@ def test_numbers_written_in_digits_are_found_as_spoken_words():
                     "end": pytest.approx(2.5 + 0.9 * 13 / 17, abs=1e-3)}]
 
 
-def test_names_at_sentence_starts_are_kept_unless_common_words():
-    segs = [_seg([(" Thomas", 1.0, 1.4), (" will", 1.4, 1.6), (" keep", 1.6, 1.9),
-                  (" it.", 1.9, 2.1)]),
-            _seg([(" Honestly,", 3.0, 3.5), (" the", 3.5, 3.6), (" Apple", 3.6, 4.0),
-                  (" is", 4.0, 4.1), (" red.", 4.1, 4.4)]),
-            _seg([(" Could", 5.0, 5.3), (" you", 5.3, 5.4), (" eat", 5.4, 5.6),
-                  (" an", 5.6, 5.7), (" apple", 5.7, 6.0), (" with", 6.0, 6.2),
-                  (" Laura?", 6.2, 6.7)])]
+def test_entities_of_the_kinds_asked_with_their_word_times():
+    segs = [_seg([(" Yesterday", 0.5, 1.0), (" Maria", 1.1, 1.5), (" Lopez", 1.5, 1.9),
+                  (" flew", 1.9, 2.2), (" to", 2.2, 2.3), (" Chicago", 2.3, 2.9),
+                  (" for", 2.9, 3.0), (" Microsoft.", 3.0, 3.6)]),
+            _seg([(" Honestly,", 5.0, 5.5), (" the", 5.5, 5.6), (" budget", 5.6, 6.0),
+                  (" is", 6.0, 6.1), (" fine.", 6.1, 6.4)])]
     tr = Transcript(Recording("n", "n.flac", 8.0, 16000, 1), "en", segs, [], {})
-    got = json.loads(A.answer("named_entity_localization", "Find the names.", tr))
-    # "Thomas" never appears in lower case and is no common word; "Honestly" and "Could" are
-    # common words; "Apple" is also written "apple", so its capital is not a name's.
-    assert [(g["entity"], g["start"]) for g in got] == [("Thomas", 1.0), ("Laura", 6.2)]
+
+    def asked(question: str) -> list[tuple[str, float, float]]:
+        got = json.loads(A.answer("named_entity_localization", question, tr))
+        return [(g["entity"], g["start"], g["end"]) for g in got]
+
+    # A multi-word name spans its first word's start to its last word's end.
+    everything = [("Maria Lopez", 1.1, 1.9), ("Chicago", 2.3, 2.9), ("Microsoft", 3.0, 3.6)]
+    assert asked("Locate every named entity in the audio.") == everything
+    assert asked("Find every mention of a person's name.") == everything[:1]
+    assert asked("Which places are mentioned, and when?") == everything[1:2]
+    assert asked("When are companies mentioned?") == everything[2:]
+
+
+def test_a_name_found_once_is_found_wherever_it_is_said_again():
+    from longspeech.qa.entities import _capitalised, _propagate
+
+    words = [[Word(f" {w}", i, i + 0.5, 0.9) for i, w in enumerate(line.split())]
+             for line in ("We met Kwame Mensah there.", "Later Kwame Mensah called.",
+                          "The kwame word is lower case.", "Then Oskarsson moved the boxes.")]
+    tags: list[list[str | None]] = [[None, None, "PERSON", "PERSON", None],
+                                    [None] * 4, [None] * 6, [None] * 5]
+    _propagate(words, tags)
+    assert tags[1] == [None, "PERSON", "PERSON", None] and tags[2] == [None] * 6
+    # A capitalised word inside a sentence that is no common word: a name of unknown kind;
+    # "Later", "The" and "Then" open their sentences.
+    _capitalised(words, tags)
+    assert tags[3] == [None, "NAME", None, None, None]
+    assert tags[1][0] is None and tags[2][0] is None
+    # One label per name: the one given most often wins where the recogniser disagreed.
+    words = [[Word(f" {w}", i, i + 0.5, 0.9) for i, w in enumerate(line.split())]
+             for line in ("Ask Helen now.", "Helen agreed.", "Then Helen left.")]
+    tags = [[None, "ORG", None], ["PERSON", None], [None, "PERSON", None]]
+    _propagate(words, tags)
+    assert [t for line in tags for t in line if t] == ["PERSON"] * 3
 
 
 def test_lslm_system_answers_as_a_resumable_ask_job(tmp_path):

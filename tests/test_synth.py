@@ -21,7 +21,7 @@ from longspeech.synth import (
     write_recording,
 )
 from longspeech.synth.__main__ import main as synth_main
-from longspeech.synth.numbers import clock, ordinal, spell, year
+from longspeech.spoken_numbers import clock, ordinal, spell, year
 
 SR = 16000
 DIALOGUE = RecordingSpec(seed=5, duration=20.0, speakers=2)

@@ -26,6 +26,7 @@ def eval_blab(
     runner: Annotated[str, typer.Option(help="ray (default), local or auto")] = "ray",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join")] = None,
     offset: Annotated[int, typer.Option(help="Duration tasks: tolerance in seconds")] = 2,
+    device: Annotated[str, typer.Option(help="auto (CUDA inside each actor where torch sees a GPU, else the CPU with a notice), cpu or cuda")] = "auto",
     skip_missing: Annotated[bool, typer.Option(help="Run even where some audio is absent: those items go unanswered (dropped by the official score, wrong in the all-items score)")] = False,
     mini: Annotated[bool, typer.Option("--mini", help="BLAB-MINI: only the items on recordings shorter than 30 s")] = False,
 ) -> None:
@@ -46,7 +47,7 @@ def eval_blab(
             items, audio_dir = blab_inputs(chosen, output_dir, data=data, audio_dir=audio_dir,
                                            synthetic=synthetic, minutes=minutes, seed=seed,
                                            skip_missing=skip_missing, mini=mini)
-        opts = BlabRunOptions(tasks=chosen, system=system, offset=offset,
+        opts = BlabRunOptions(tasks=chosen, system=system, offset=offset, device=device,
                               runner=choose_runner(runner, address))
         with console.status("answering and scoring (transcription on the runner)"):
             res = run_blab(items, audio_dir, output_dir, opts)
@@ -65,3 +66,5 @@ def eval_blab(
     out.print(table)
     for name, error in res.failed.items():
         console.print(f"[yellow]{escape(name)}[/yellow]: {escape(error)}")
+    for note in res.notes:
+        console.print(f"[yellow]note[/yellow]: {escape(note)}", soft_wrap=True)

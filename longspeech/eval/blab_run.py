@@ -1,11 +1,11 @@
 """`longspeech eval blab`: answer BLAB questions with a system, score them the official way,
 and write results JSON and an HTML report.
 
-The heavy part of the `pipeline` system (transcription and diarization of every recording)
-is a transcription job: it runs on the Ray runner when asked (decoding actors take a GPU each
-where the cluster has GPUs) and resumes like any job. Answering from transcripts takes
-milliseconds per question and runs in the driver. Predictions are written in the official
-{audio, prediction, prompt} format, so the official scorer can check ours.
+The `pipeline` system is one ask job: each recording is transcribed and diarized once and
+its items are answered from the transcript by answering actors; on a Ray cluster whose GPU
+nodes advertise the answering resource (pipelines.ray_runner.ANSWERING_RESOURCE) answering
+runs there and decoding anywhere. It resumes like any job. Predictions are written in the
+official {audio, prediction, prompt} format, so the official scorer can check ours.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 from ..errors import BlabDataError, InvalidOptionError
 from ..files import atomic_write_text
 from ..progress import ProgressCallback, no_progress
-from ..types import Transcript, load_transcript
 from .blab import (MINI_SECONDS, SCORABLE_TASKS, TASKS, headline, join, prediction_prompt,
                    read_predictions, resolve_audio, score, score_all_items, write_predictions)
 
@@ -41,6 +40,8 @@ class BlabRunOptions:
     offset: int = 2                      # duration tasks: tolerance of the +-N s accuracy
     runner: Any = None                   # a pipelines runner for the transcription job
     diarize: bool = True
+    device: str = "auto"                 # where decoding and answering run: auto, cpu, cuda
+    model: str = "tiny.en"               # the pipeline system's Whisper model
     on_file: Callable[[Any], None] | None = None
 
     def validate(self) -> None:
@@ -59,52 +60,49 @@ class BlabResults:
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
     per_item: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)    # audio basename -> error
+    notes: list[str] = field(default_factory=list)          # e.g. a GPU torch cannot see
 
     def to_dict(self) -> dict[str, Any]:
         return {"system": self.system, "scoring": SCORING, "scores": self.scores,
-                "per_item": self.per_item, "failed": self.failed}
+                "per_item": self.per_item, "failed": self.failed, "notes": self.notes}
 
 
-def _transcribe_all(audio: list[Path], out: Path, opts: BlabRunOptions,
-                    progress: ProgressCallback) -> tuple[dict[Path, Transcript], dict[Path, str]]:
-    """Transcripts (or errors) by audio path."""
+def pipeline_predictions(items: dict[str, list[dict[str, Any]]], audio: dict[str, Path],
+                         out: Path, opts: BlabRunOptions, progress: ProgressCallback = no_progress
+                         ) -> tuple[dict[str, list[dict[str, str]]], dict[str, str], list[str]]:
+    """Answers of the pipeline system in the official format, the error of each recording
+    that could not be transcribed, and the job's notes. One ask job (mode "blab")
+    transcribes and diarizes each recording once (decoding actors on any node) and answers
+    its items from the transcript (answering actors, on a cluster's answering nodes where it
+    has some); it resumes like any job."""
     from ..diarization import DiarizationOptions
-    from ..pipelines.job import run_job
+    from ..pipelines.answer_stages import AskConfig
+    from ..pipelines.ask import run_ask_job
     from ..pipelines.transcribe import TranscribeOptions
+    from ..qa.answer import AskOptions
+    from ..qa.blab_answers import blab_request
 
+    asked = [{"path": str(audio[Path(it["audio"]).name]), "task": task, "audio": it["audio"],
+              "question": blab_request(task, it.get("question", ""), it.get("answer_type", "")),
+              "prompt": prediction_prompt(task, it.get("question", ""))}
+             for task, task_items in items.items() for it in task_items
+             if Path(it["audio"]).name in audio]
     topts = TranscribeOptions()
-    topts.asr.device = "auto"
-    summary = run_job(audio, out, topts, ("json",), progress, opts.on_file,
-                      runner=opts.runner,
-                      diarization=DiarizationOptions() if opts.diarize else None)
-    transcripts, failed = {}, {}
-    for r in summary.files:
-        if r.status == "ok":
-            json_out = next(p for p in r.outputs if p.endswith(".json"))
-            transcripts[Path(r.input)] = load_transcript(json_out)
+    topts.asr.device = opts.device
+    topts.asr.model = opts.model
+    ask = AskConfig("blab", options=AskOptions(device=opts.device))
+    summary, rows = run_ask_job(asked, out / "transcripts", ask, topts, progress, opts.on_file,
+                                runner=opts.runner,
+                                diarization=DiarizationOptions() if opts.diarize else None)
+    preds: dict[str, list[dict[str, str]]] = {task: [] for task in items}
+    failed: dict[str, str] = {}
+    for row in rows:
+        if row["answer"] is not None:
+            preds[row["task"]].append({"audio": row["audio"], "prompt": row["prompt"],
+                                       "prediction": row["answer"]})
         else:
-            failed[Path(r.input)] = r.error or "failed"
-    return transcripts, failed
-
-
-def pipeline_predictions(items: dict[str, list[dict[str, Any]]],
-                         transcripts: dict[str, Transcript]) -> dict[str, list[dict[str, str]]]:
-    """Answers of the pipeline system in the official format (transcripts keyed by the
-    items' audio basename); recordings without a transcript get no prediction."""
-    from .blab_answers import answer
-
-    out: dict[str, list[dict[str, str]]] = {}
-    for task, task_items in items.items():
-        preds = []
-        for it in task_items:
-            tr = transcripts.get(Path(it["audio"]).name)
-            if tr is not None:
-                preds.append({"audio": it["audio"],
-                              "prompt": prediction_prompt(task, it.get("question", "")),
-                              "prediction": answer(task, it.get("question", ""), tr,
-                                                   it.get("answer_type", ""))})
-        out[task] = preds
-    return out
+            failed[Path(row["audio"]).name] = row.get("error") or "not answered"
+    return preds, failed, summary.notes
 
 
 def given_predictions(spec: str, tasks: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -138,26 +136,29 @@ def given_predictions(spec: str, tasks: Sequence[str]) -> dict[str, list[dict[st
 
 def lslm_predictions(items: dict[str, list[dict[str, Any]]], audio: dict[str, Path], out: Path,
                      opts: BlabRunOptions, window: int = 750,
-                     progress: ProgressCallback = no_progress) -> dict[str, list[dict[str, str]]]:
+                     progress: ProgressCallback = no_progress
+                     ) -> tuple[dict[str, list[dict[str, str]]], list[str]]:
     """The speech-language model hears each recording compressed to `window` vectors and
     answers the question itself, as the audio LMs of the benchmark do. The questions run as
     an ask job (encoding once per recording, one answer stage item per question) on the
-    runner, and resume like any job."""
+    runner, and resume like any job. Returns the answers and the job's notes."""
     from ..pipelines.answer_stages import AskConfig
     from ..pipelines.ask import run_ask_job
+    from ..qa.answer import AskOptions
 
     asked = [{"path": str(audio[Path(it["audio"]).name]),
               "question": prediction_prompt(task, it["question"]), "task": task,
               "audio": it["audio"]}
              for task, task_items in items.items() for it in task_items]
-    _, rows = run_ask_job(asked, out / "lslm", AskConfig("lslm", window), None, progress,
-                          opts.on_file, runner=opts.runner)
+    ask = AskConfig("lslm", window, AskOptions(device=opts.device))
+    summary, rows = run_ask_job(asked, out / "lslm", ask, None, progress, opts.on_file,
+                                runner=opts.runner)
     preds: dict[str, list[dict[str, str]]] = {task: [] for task in items}
     for row in rows:
         if row["answer"] is not None:
             preds[row["task"]].append({"audio": row["audio"], "prompt": row["question"],
                                        "prediction": row["answer"]})
-    return preds
+    return preds, summary.notes
 
 
 def blab_inputs(tasks: Sequence[str], out_dir: str | Path, *, data: str | Path | None = None,
@@ -233,15 +234,12 @@ def run_blab(items: dict[str, list[dict[str, Any]]], audio_dir: str | Path,
     if opts.system.startswith("predictions:"):
         preds = given_predictions(opts.system, list(items))
     elif opts.system == "lslm":
-        preds = lslm_predictions({t: [it for it in its if Path(it["audio"]).name in audio]
-                                  for t, its in items.items()}, audio, out, opts,
-                                 progress=progress)
+        asked = {t: [it for it in its if Path(it["audio"]).name in audio]
+                 for t, its in items.items()}
+        preds, results.notes = lslm_predictions(asked, audio, out, opts, progress=progress)
     else:
-        paths = sorted(set(audio.values()))
-        by_path, failed = _transcribe_all(paths, out / "transcripts", opts, progress)
-        transcripts = {b: by_path[p] for b, p in audio.items() if p in by_path}
-        results.failed.update({b: failed[p] for b, p in audio.items() if p in failed})
-        preds = pipeline_predictions(items, transcripts)
+        preds, failed, results.notes = pipeline_predictions(items, audio, out, opts, progress)
+        results.failed.update(failed)
     durations = _durations(audio)
     for task, task_items in items.items():
         write_predictions(out / "predictions" / f"{task}.json", preds[task])

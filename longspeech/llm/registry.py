@@ -162,9 +162,13 @@ def load_llm(name: str = DEFAULT_LLM, device: str = "cpu", dtype: str = "float32
     """Load a causal LM and its tokenizer: an embedded id, a local directory or a hub id.
 
     Cached per (name, device, dtype): transcript correction, QA and fusion share one copy.
+    device "auto": CUDA where torch sees a GPU, else the CPU.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
 
     m = EMBEDDED_LLMS.get(name)
     if m is None:

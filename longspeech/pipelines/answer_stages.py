@@ -11,12 +11,13 @@ from ..audio import SAMPLE_RATE
 from ..qa.answer import EMBEDDED_LSLM, Answer, AskOptions, answer_cascade, answer_lslm
 from ..types import Transcript
 
-MODES = ("lslm", "cascade")
+MODES = ("lslm", "cascade")     # what `ask` offers; `eval blab` also uses mode "blab"
 
 
 @dataclass(frozen=True)
 class AskConfig:
-    """How every question of a job is answered."""
+    """How every question of a job is answered. mode "blab": each question is a BLAB item
+    (qa.blab_answers.blab_request) answered from the recording's transcript."""
 
     mode: str = "lslm"
     window: int = 750
@@ -24,7 +25,7 @@ class AskConfig:
 
     @property
     def needs_transcript(self) -> bool:
-        return self.mode == "cascade"
+        return self.mode in ("cascade", "blab")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class EncodeStage:
 
     num_cpus: ClassVar[float] = 1
     num_gpus: ClassVar[float] = 1
+    answering: ClassVar[bool] = True
 
     def __init__(self, config: AskConfig):
         from ..speechlm.loading import cached_speechlm, default_model_dir
@@ -76,26 +78,50 @@ class EncodeStage:
 
 class AnswerStage:
     """One question about one recording: the speech-language model reads the audio (lslm),
-    or the text LLM reads the transcript (cascade)."""
+    the text LLM reads the transcript (cascade), or a BLAB item is answered from the
+    transcript's words, turns and the LLM's and the entity recogniser's judgements (blab)."""
 
     num_cpus: ClassVar[float] = 1
     num_gpus: ClassVar[float] = 1
+    answering: ClassVar[bool] = True
 
     def __init__(self, config: AskConfig):
         self.config = config
         opts = config.options
+        self._last: tuple[str, Transcript] | None = None
         if config.needs_transcript:
             from ..llm import load_llm
 
-            load_llm(opts.llm, device=opts.device)       # kept by the LLM registry
+            self.llm = load_llm(opts.llm, device=opts.device)     # kept by the LLM registry
+            if config.mode == "blab":
+                from ..models.ner import load_ner
+
+                load_ner()
         elif opts.model == EMBEDDED_LSLM:
             from ..speechlm.loading import cached_speechlm, default_model_dir
 
             cached_speechlm(str(opts.model_dir or default_model_dir()), opts.device)
 
+    def _transcript(self, text: str) -> Transcript:
+        """The transcript, parsed once for its recording's questions in a row (several BLAB
+        tasks ask about the same advertisements, worked out once per transcript object)."""
+        if self._last is None or self._last[0] != text:
+            self._last = (text, Transcript.from_json(text))
+        return self._last[1]
+
     def __call__(self, item: AnswerRequest) -> Answered:
         c = self.config
-        if c.needs_transcript:
+        if c.mode == "blab":
+            import time
+
+            from ..qa.blab_answers import answer_request
+
+            assert item.transcript is not None
+            t0 = time.perf_counter()
+            text = answer_request(item.question, self._transcript(item.transcript), self.llm)
+            answer = Answer(text, "blab", item.question, model=c.options.llm,
+                            seconds=time.perf_counter() - t0, path=item.path)
+        elif c.needs_transcript:
             assert item.transcript is not None
             answer = answer_cascade(Transcript.from_json(item.transcript), item.question,
                                     c.options)

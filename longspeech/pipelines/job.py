@@ -108,11 +108,13 @@ def run_stages(paths: Sequence[Path], out_dir: str | Path, opts: TranscribeOptio
         runner.close()
         if sched.library is not None:
             sched.library.finish()
+        state.notes += [n for n in runner.notices if n not in state.notes]
         summary = JobSummary(sched.results(stopped), runner.name,
                              round(time.perf_counter() - t0, 3), list(state.notes))
         state.log("job_finished", ok=len(summary.files) - len(summary.failed),
                   failed=len(summary.failed), stopped=type(stopped).__name__ if stopped else None,
-                  queue_peak=sched.peak_backlog, models_loaded=sorted(runner.started))
+                  queue_peak=sched.peak_backlog, models_loaded=sorted(runner.started),
+                  placement=runner.placement)
         state.close()
         atomic_write_text(out / f"{SUMMARY_STEM}.json",
                           json.dumps(summary.to_dict(), indent=2) + "\n")

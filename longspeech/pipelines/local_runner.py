@@ -70,6 +70,8 @@ class LocalRunner:
         self._next = 0
         self._report: ProgressCallback = no_progress
         self.started: set[str] = set()      # stages that were given work (models loaded)
+        self.placement: dict[str, list[str]] = {}   # every stage runs in this process
+        self.notices: list[str] = []
 
     def start(self, specs: dict[str, StageSpec], report: ProgressCallback = no_progress) -> None:
         """Start a thread per stage; each loads its models when its first item arrives.

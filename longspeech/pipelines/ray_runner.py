@@ -21,10 +21,20 @@ class _StageActor:
     def call(self, item: Any) -> Any:
         return self.stage(item)
 
-    def node(self) -> str:
+    def node(self) -> tuple[str, str | None]:
+        """This actor's node id, and a notice when Ray reserved a GPU for it that torch
+        cannot see (device "auto" then runs the stage on the CPU)."""
         import ray
 
-        return ray.get_runtime_context().get_node_id()
+        node = ray.get_runtime_context().get_node_id()
+        if ray.get_gpu_ids():
+            import torch
+
+            if not torch.cuda.is_available():
+                return node, (f"{type(self.stage).__name__} on node {node[:12]}: Ray reserved "
+                              "a GPU but torch sees none there; it runs on the CPU (install a "
+                              "CUDA build of torch on that node to use the GPU)")
+        return node, None
 
 
 # Environment a worker needs to find the same models and caches as the driver.
@@ -46,6 +56,14 @@ THREADS_PER_ACTOR = 2
 # machine would all but stop. They run at normal priority, as Ray runs a submitted job's
 # driver.
 WORKER_NICENESS = "0"
+
+
+# A custom resource a cluster's answering nodes advertise (`ray start --resources
+# '{"longspeech_answering": 1}'`): where a node has it, the answering stages run on such
+# nodes only and take their GPUs, and every other stage (decoding included) takes no GPU and
+# spreads over all nodes. Each answering actor asks for this small share of it.
+ANSWERING_RESOURCE = "longspeech_answering"
+ANSWERING_SHARE = 0.001
 
 
 def _worker_env() -> dict[str, str]:
@@ -87,11 +105,14 @@ class RayRunner:
         self.depth = depth          # calls queued per actor, so none idles between items
         self.object_store_mb = object_store_mb
         self.pools: dict[str, _Pool] = {}
-        self.plans: dict[str, tuple[StageSpec, int, bool]] = {}   # started on first use
+        # stage -> (spec, actors, GPU share of each, pinned to answering nodes); started on
+        # first use
+        self.plans: dict[str, tuple[StageSpec, int, float, bool]] = {}
         self.broken: dict[str, LongspeechError] = {}    # stages whose actors cannot start
         self.started: set[str] = set()      # stages that were given work (actors started)
         self._failed: list[tuple[int, LongspeechError]] = []   # their items, answered at once
         self.placement: dict[str, list[str]] = {}   # stage -> node id of each actor
+        self.notices: list[str] = []        # actors whose reserved GPU torch cannot see
         self._refs: dict[Any, tuple[int, str, int]] = {}
         self._next = 0
         self._started_ray = False
@@ -147,15 +168,25 @@ class RayRunner:
         self._init(specs)
         res = self.resources()
         cpus, gpus = res.get("CPU", 1.0), int(res.get("GPU", 0))
+        answering_nodes = res.get(ANSWERING_RESOURCE, 0) > 0
+
+        def takes_gpu(spec: StageSpec) -> bool:
+            return gpus > 0 and spec.cls.num_gpus > 0 and (spec.cls.answering
+                                                           or not answering_nodes)
+
+        # The stages that take GPUs share them: one actor of each per GPU, each with an
+        # equal share of it.
+        share = 1 / max(1, sum(takes_gpu(spec) for spec in specs.values()))
         need_cpu = need_gpu = 0.0
         for name, spec in specs.items():
-            use_gpu = gpus > 0 and spec.cls.num_gpus > 0
-            n = self.actors.get(name) or spec.actors or (gpus if use_gpu else
+            pinned = answering_nodes and spec.cls.answering
+            gpu = share if takes_gpu(spec) else 0.0
+            n = self.actors.get(name) or spec.actors or (gpus if gpu else
                                                          self._cpu_actors(spec.cls, cpus))
             need_cpu += n * spec.cls.num_cpus
-            need_gpu += n * (1 if use_gpu else 0)
-            self.plans[name] = (spec, n, use_gpu)
-        if need_cpu > cpus or need_gpu > gpus:
+            need_gpu += n * gpu
+            self.plans[name] = (spec, n, gpu, pinned)
+        if need_cpu > cpus or need_gpu > gpus + 1e-9:
             raise LongspeechError(
                 f"the stage actors need {need_cpu:g} CPUs and {need_gpu:g} GPUs but the Ray "
                 f"cluster has {cpus:g} CPUs and {gpus} GPUs: ask for fewer actors or add nodes")
@@ -167,17 +198,22 @@ class RayRunner:
             return self.pools[name]
         import ray
 
-        spec, n, use_gpu = self.plans[name]
+        spec, n, gpu, pinned = self.plans[name]
         threads = THREADS_PER_ACTOR if spec.cls.num_cpus >= 1 else 1
         env = {**_worker_env(), "OMP_NUM_THREADS": str(threads),
                "RAY_worker_niceness": WORKER_NICENESS}
+        # Answering actors stay on the answering nodes; the others spread over every node.
+        where: dict[str, Any] = ({"resources": {ANSWERING_RESOURCE: ANSWERING_SHARE}}
+                                 if pinned else {"scheduling_strategy": "SPREAD"})
         actor = ray.remote(_StageActor).options(
-            num_cpus=spec.cls.num_cpus, num_gpus=1 if use_gpu else 0,
-            runtime_env={"env_vars": env},
+            num_cpus=spec.cls.num_cpus, num_gpus=gpu,
+            runtime_env={"env_vars": env}, **where,
             max_restarts=self.max_restarts, max_task_retries=self.max_task_retries)
         pool = _Pool([actor.remote(spec.cls, spec.config) for _ in range(n)], [0] * n)
         try:
-            self.placement[name] = ray.get([a.node.remote() for a in pool.actors])
+            nodes = ray.get([a.node.remote() for a in pool.actors])
+            self.placement[name] = [node for node, _ in nodes]
+            self.notices += [notice for _, notice in nodes if notice]
         except ray.exceptions.RayActorError as e:
             for a in pool.actors:
                 ray.kill(a, no_restart=True)
@@ -261,4 +297,4 @@ class RayRunner:
             self._started_ray = False
 
 
-__all__ = ["RayRunner", "THREADS_PER_ACTOR"]
+__all__ = ["ANSWERING_RESOURCE", "RayRunner", "THREADS_PER_ACTOR"]

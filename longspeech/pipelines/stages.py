@@ -24,6 +24,9 @@ _JOIN_GAP = 10.0
 class Stage(Protocol):
     num_cpus: ClassVar[float]
     num_gpus: ClassVar[float]
+    # An answering stage runs on a cluster's answering nodes where it names some
+    # (ray_runner.ANSWERING_RESOURCE); the others then take no GPU.
+    answering: ClassVar[bool]
 
     def __init__(self, config: Any) -> None: ...
 
@@ -105,6 +108,7 @@ class PlanStage:
 
     num_cpus: ClassVar[float] = 0.5
     num_gpus: ClassVar[float] = 0
+    answering: ClassVar[bool] = False
 
     def __init__(self, config: TranscribeOptions):
         self.opts = config
@@ -145,6 +149,7 @@ class AsrStage:
 
     num_cpus: ClassVar[float] = 1
     num_gpus: ClassVar[float] = 1   # taken only where the cluster has GPUs
+    answering: ClassVar[bool] = False
 
     def __init__(self, config: TranscribeOptions, engine: Engine | None = None):
         self.opts = config
@@ -173,6 +178,7 @@ class DiarizeStage:
 
     num_cpus: ClassVar[float] = 0.5
     num_gpus: ClassVar[float] = 0
+    answering: ClassVar[bool] = False
 
     def __init__(self, config: Any):
         from ..diarization import load_backend
@@ -203,6 +209,7 @@ class CorrectStage:
 
     num_cpus: ClassVar[float] = 1
     num_gpus: ClassVar[float] = 1
+    answering: ClassVar[bool] = False
 
     def __init__(self, config: Any):
         from ..correction import Corrector

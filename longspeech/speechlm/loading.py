@@ -55,7 +55,11 @@ def verify_files(directory: Path, manifest: dict) -> None:
 
 def load_speechlm(directory: str | os.PathLike | None = None, device: str = "cpu",
                   encoder: WhisperStateEncoder | None = None) -> LoadedSpeechLM:
-    """The trained model in `directory` (default: default_model_dir())."""
+    """The trained model in `directory` (default: default_model_dir()). device "auto": CUDA
+    where torch sees a GPU, else the CPU."""
+    from ..encoders.whisper import resolve_device
+
+    device = resolve_device(device)
     d = Path(directory) if directory is not None else default_model_dir()
     if d.resolve() == shipped_model_dir().resolve():
         digest = sha256_file(d / MANIFEST)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from .numbers import clock, digits, ordinal, spell, year
+from ..spoken_numbers import clock, digits, ordinal, spell, year
 
 NAMES = ("Anna Maria David Thomas Sarah Peter Laura Daniel Emma Oliver Grace Henry Julia "
          "Martin Nora Simon Alice Victor Helen Oscar Rachel Samuel Clara Felix").split()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...synth.corpus import ADJECTIVES, NAMES, NOUNS, PLACES, VERBS, WEEKDAYS
-from ...synth.numbers import clock, spell, year
+from ...spoken_numbers import clock, spell, year
 
 COLORS = ("red", "blue", "green", "yellow", "purple", "orange", "white", "black", "brown",
           "pink", "grey")

@@ -1,8 +1,8 @@
-"""Numbers, years, dates and clock times spelled out as words.
+"""Numbers, years, dates and clock times spelled out as words: how they are said.
 
-The TTS engines would read digits themselves, but then the reference text and the spoken
-words could disagree ("1998" read as "one thousand nine hundred..."); spelling them out keeps
-the ground truth exactly what was said.
+The synthesiser speaks them so (the TTS engines would read digits themselves, and the
+reference text and the spoken words could disagree: "1998" read as "one thousand nine
+hundred..."), and BLAB's word answers map Whisper's digits back to the words said.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ Evidence per sentence of the transcript:
   recording shares raise both sides alike.
 - a sponsor cue phrase ("brought to you by", "promo code");
 - a name said at least twice within a minute and never again: the brand an advertisement
-  keeps repeating.
+  keeps repeating;
+- a voice heard only in a few short passages of the recording (an announcer reading a spot),
+  from the diarization's turns.
 Sentences whose evidence passes `start` seed a span; it grows over neighbouring sentences of
 the same voice (one voice reads an advertisement) whose evidence stays above `grow`, and is
 kept when it lasts at least `min_seconds`. Short fragments count for less, by their length.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..llm.likelihood import mean_logprobs
@@ -57,6 +60,9 @@ class AdRules:
     full_words: int = 6         # shorter sentences' LLM evidence is scaled by words / this
     brand_seconds: float = 60.0
     max_gap: float = 4.0        # neighbours further apart do not join
+    voice: float = 0.4          # added for a sentence of a voice heard only in short passages
+    voice_turns: int = 3        # ... at most this many turns (joined across 2 s gaps)
+    voice_share: float = 0.12   # ... speaking at most this share of the recording's speech
 
 
 @dataclass(frozen=True)
@@ -132,13 +138,35 @@ def brand_sentences(sents: list[Sentence], rules: AdRules) -> set[int]:
     return out
 
 
-def evidence(sents: list[Sentence], llm: LoadedLLM, rules: AdRules) -> list[float]:
+def passing_voices(tr: Transcript, rules: AdRules) -> set[str]:
+    """Speakers heard only in a few short passages: at most rules.voice_turns turns (turns
+    less than 2 s apart are one) and at most rules.voice_share of all speech, in a
+    recording with at least two voices."""
+    runs: dict[str, list[list[float]]] = defaultdict(list)
+    total = 0.0
+    for t in sorted(tr.turns, key=lambda t: t.start):
+        total += t.end - t.start
+        mine = runs[t.speaker]
+        if mine and t.start - mine[-1][1] < 2.0:
+            mine[-1][1] = max(mine[-1][1], t.end)
+        else:
+            mine.append([t.start, t.end])
+    if len(runs) < 2 or total <= 0:
+        return set()
+    return {spk for spk, rs in runs.items()
+            if len(rs) <= rules.voice_turns
+            and sum(b - a for a, b in rs) <= rules.voice_share * total}
+
+
+def evidence(sents: list[Sentence], llm: LoadedLLM, rules: AdRules,
+             passing: Collection[str] = ()) -> list[float]:
     """Each sentence's weighted evidence of being part of an advertisement."""
     promo = promotional(llm, [s.text for s in sents])
     brands = brand_sentences(sents, rules)
     return [p * min(1.0, len(s.text.split()) / rules.full_words)
             + rules.cue * any(c in s.text.lower() for c in AD_CUES)
             + rules.brand * (i in brands)
+            + rules.voice * (s.speaker in passing)
             for i, (s, p) in enumerate(zip(sents, promo))]
 
 
@@ -147,7 +175,7 @@ def ad_spans(tr: Transcript, llm: LoadedLLM,
     """(start, end, text) of each advertisement, in time order: the strongest seeds first,
     each grown over its voice's neighbouring sentences (see the module's docstring)."""
     sents = sentences(tr)
-    score = evidence(sents, llm, rules)
+    score = evidence(sents, llm, rules, passing_voices(tr, rules))
     taken = [False] * len(sents)
 
     def joins(i: int, seed: int, near: int) -> bool:

@@ -2,8 +2,8 @@
 
 Word times, speaker turns and the duration are data in a Transcript, so localization,
 counting and duration questions become lookups. Advertisements are found by the evidence in
-blab_ads (the LLM's judgement of promotional language against the recording's own register,
-cue phrases, a repeated brand, one voice); names are capitalised words inside sentences;
+qa.ads (the LLM's judgement of promotional language against the recording's own register,
+cue phrases, a repeated brand, one voice); named entities come from a trained recogniser;
 emotions come from a lexicon. Every answer is written the way the official scorer parses it.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from typing import Any
 
-from ..qa.answer_kind import NOT_NAMES, common_words
-from ..synth.numbers import clock, ordinal, spell, year
+from ..spoken_numbers import clock, ordinal, spell, year
 from ..types import Segment, Transcript
 
 _STRIP = re.compile(r"[^\w'-]")
@@ -120,58 +120,38 @@ def _sentences(tr: Transcript) -> list[Segment]:
 _AD_MEMO: dict[int, tuple[Transcript, list[tuple[float, float, str]]]] = {}
 
 
-def ad_spans(tr: Transcript) -> list[tuple[float, float, str]]:
-    """The transcript's advertisements (blab_ads.ad_spans with the embedded LLM), worked out
+def ad_spans(tr: Transcript, llm: Any = None) -> list[tuple[float, float, str]]:
+    """The transcript's advertisements (ads.ad_spans with the embedded LLM), worked out
     once per transcript: three tasks ask about them."""
     from ..llm.registry import load_llm
-    from .blab_ads import ad_spans as find
+    from .ads import ad_spans as find
 
     memo = _AD_MEMO.get(id(tr))
     if memo is None or memo[0] is not tr:
         if len(_AD_MEMO) > 64:
             _AD_MEMO.clear()
-        memo = _AD_MEMO[id(tr)] = (tr, find(tr, load_llm()))
+        memo = _AD_MEMO[id(tr)] = (tr, find(tr, llm if llm is not None else load_llm()))
     return memo[1]
 
 
-def advertisement_localization(tr: Transcript) -> str:
-    return json.dumps([{"advertisement": t, "start": a, "end": b} for a, b, t in ad_spans(tr)])
+def advertisement_localization(tr: Transcript, llm: Any = None) -> str:
+    return json.dumps([{"advertisement": t, "start": a, "end": b}
+                       for a, b, t in ad_spans(tr, llm)])
 
 
-def names(tr: Transcript) -> list[tuple[str, float, float]]:
-    """Capitalised words inside a sentence (Whisper capitalises proper names) unless the
-    transcript also writes them in lower case and they are common words ("the Apple" beside
-    "an apple"); at a sentence start, capitalisation says nothing, so there a word counts when
-    it is seen capitalised inside a sentence too, or when it is never written in lower case
-    and is not a common word. Minus dates, greetings and advertisement brands."""
-    brand_words = {w for _, _, t in ad_spans(tr) for w in re.findall(r"[A-Z][\w']+", t)}
-    common = common_words()
-    lower: set[str] = set()
-    found: list[tuple[str, float, float, bool]] = []
-    for seg in _sentences(tr):
-        sentence_start = True
-        for w in seg.words:
-            text = w.word.strip()
-            plain = _plain(text)
-            if plain and plain[0].islower():
-                lower.add(plain)
-            elif plain and plain[0].isupper() and plain not in NOT_NAMES \
-                    and plain not in brand_words:
-                found.append((plain, w.start, w.end, sentence_start))
-            sentence_start = text.endswith((".", "?", "!"))
+def named_entity_localization(tr: Transcript, question: str = "", llm: Any = None) -> str:
+    """Entities of the kinds the question asks for (people, organisations, places; all three
+    when it names none), found by qa.entities. When only people are asked for, capitalised
+    words of the advertisements (their brands) are not taken for names."""
+    from .entities import KINDS, asked_labels, entities
 
-    def ordinary(n: str) -> bool:
-        return n.lower().split("'")[0] in common
-
-    inside = {n for n, _, _, first in found if not first}
-    keep = {n for n in inside if not (n.lower() in lower and ordinary(n))}
-    keep |= {n for n, _, _, first in found
-             if first and n.lower() not in lower and not ordinary(n)}
-    return [(n, s, e) for n, s, e, _ in found if n in keep]
-
-
-def named_entity_localization(tr: Transcript) -> str:
-    return json.dumps([{"entity": n, "start": s, "end": e} for n, s, e in names(tr)])
+    labels = asked_labels(question)
+    brands: frozenset[str] = frozenset()
+    if labels == frozenset(KINDS["person"]):
+        brands = frozenset(w for _, _, t in ad_spans(tr, llm)
+                           for w in re.findall(r"[A-Z][\w']+", t))
+    return json.dumps([{"entity": e.text, "start": e.start, "end": e.end}
+                       for e in entities(tr, labels, brands)])
 
 
 # -- counting and durations ------------------------------------------------------------------
@@ -185,7 +165,7 @@ def entire_duration(tr: Transcript) -> str:
     return str(int(round(tr.duration)))
 
 
-def event_seconds(tr: Transcript, question: str) -> float:
+def event_seconds(tr: Transcript, question: str, llm: Any = None) -> float:
     """The length of the event asked about: an advertisement, or a named speaker's talk
     time (diarization turns); the advertisement when the question names neither."""
     q = question.lower()
@@ -193,13 +173,14 @@ def event_seconds(tr: Transcript, question: str) -> float:
     if m and tr.turns:
         label = f"SPEAKER_{int(m.group(1)):02d}"
         return sum(t.end - t.start for t in tr.turns if t.speaker == label)
-    return sum(b - a for a, b, _ in ad_spans(tr))
+    return sum(b - a for a, b, _ in ad_spans(tr, llm))
 
 
-def event_duration(tr: Transcript, question: str, answer_type: str = "seconds") -> str:
+def event_duration(tr: Transcript, question: str, answer_type: str = "seconds",
+                   llm: Any = None) -> str:
     """event_seconds in the unit the item asks for: whole minutes for "minutes" items (the
     scorer reads their first integer as minutes), whole seconds otherwise."""
-    seconds = event_seconds(tr, question)
+    seconds = event_seconds(tr, question, llm)
     return str(int(round(seconds / 60 if answer_type == "minutes" else seconds)))
 
 
@@ -243,21 +224,34 @@ def emotion_ranking(tr: Transcript, question: str) -> str:
     return f"({max(opts, key=agreement)})" if opts else "(A)"
 
 
-def answer(task: str, question: str, tr: Transcript, answer_type: str = "") -> str:
+def blab_request(task: str, question: str, answer_type: str = "") -> str:
+    """One BLAB item as the question text of an ask job's answer step (mode "blab")."""
+    return json.dumps({"task": task, "question": question, "answer_type": answer_type},
+                      sort_keys=True)
+
+
+def answer_request(request: str, tr: Transcript, llm: Any = None) -> str:
+    """The answer to a question made by blab_request."""
+    item = json.loads(request)
+    return answer(item["task"], item["question"], tr, item["answer_type"], llm)
+
+
+def answer(task: str, question: str, tr: Transcript, answer_type: str = "",
+           llm: Any = None) -> str:
     """The pipeline system's answer text to one BLAB question about this transcript
     (answer_type: the item's, e.g. "minutes" for an event duration asked in minutes)."""
     if task == "word_localization":
         return word_localization(tr, question)
     if task == "advertisement_localization":
-        return advertisement_localization(tr)
+        return advertisement_localization(tr, llm)
     if task == "named_entity_localization":
-        return named_entity_localization(tr)
+        return named_entity_localization(tr, question, llm)
     if task == "speaker_number_estimation":
         return speaker_number(tr)
     if task == "entire_duration":
         return entire_duration(tr)
     if task.startswith("event_duration"):
-        return event_duration(tr, question, answer_type or "seconds")
+        return event_duration(tr, question, answer_type or "seconds", llm)
     if task == "emotion_reasoning":
         return emotion_reasoning(tr, question)
     if task == "emotion_ranking":
