@@ -21,9 +21,12 @@ import json
 import random
 import re
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from longspeech.eval.blab_synthetic import (annotation_item, marked_words, word_question,
+                                            word_targets)
 from longspeech.files import atomic_write_text
 from longspeech.synth import RecordingSpec, make_recording, write_recording
 from longspeech.synth.voices import Voice
@@ -222,27 +225,7 @@ def make_item(seed: int, minutes: float, out_dir: Path) -> list[tuple[str, dict[
         if s is not None and ad_of[s.index]:
             run = [s]
     audio = paths.audio.name
-
-    def item(question: str, truth: Any) -> dict[str, Any]:
-        return {"video_url": f"synthetic://{audio}", "audio": audio, "question": question,
-                "answer_type": "", "groundtruth": truth}
-
-    def marked(key: str) -> list[dict[str, Any]]:
-        return [{"word": ("#" if w[key] else "") + w["word"], "start": w["start"],
-                 "end": w["end"]} for w in words]
-
-    rng = random.Random(f"longspeech.blab.podcast.q:{seed}")
-    counts: dict[str, int] = {}
-    spellings: dict[str, set[str]] = {}
-    for w in words:
-        spellings.setdefault(w["word"].lower(), set()).add(w["word"])
-        if not w["ad"] and len(w["word"]) > 3:
-            counts[w["word"]] = counts.get(w["word"], 0) + 1
-    pool = rng.sample(sorted(x for x, c in counts.items()
-                             if c <= 3 and len(spellings[x.lower()]) == 1), 10)
-    word_q = ("Locate the exact start and end times of every occurrence of these words in "
-              f"the audio: {', '.join(pool)}. Answer with a JSON list of objects with keys "
-              '"word", "start" and "end" (seconds).')
+    pool = word_targets(words, random.Random(f"longspeech.blab.podcast.q:{seed}"))
     entities, run_e = [], []
     for w in words + [None]:
         if w is not None and w["entity"]:
@@ -251,14 +234,15 @@ def make_item(seed: int, minutes: float, out_dir: Path) -> list[tuple[str, dict[
             entities.append({"entity": " ".join(x["word"] for x in run_e),
                              "start": run_e[0]["start"], "end": run_e[-1]["end"]})
             run_e = []
+    item = partial(annotation_item, audio)
     return [
-        ("word_localization", item(word_q, [{"word": w["word"], "start": w["start"],
-                                             "end": w["end"]} for w in words
-                                            if w["word"] in pool])),
-        ("advertisement_localization", item(AD_QUESTION, {"ads_segment": ads,
-                                                          "word_timestamp": marked("ad")})),
-        ("named_entity_localization", item(NE_QUESTION, {"entities": entities,
-                                                         "word_timestamp": marked("entity")})),
+        ("word_localization", item(word_question(pool), [
+            {"word": w["word"], "start": w["start"], "end": w["end"]} for w in words
+            if w["word"] in pool])),
+        ("advertisement_localization", item(AD_QUESTION, {
+            "ads_segment": ads, "word_timestamp": marked_words(words, "ad")})),
+        ("named_entity_localization", item(NE_QUESTION, {
+            "entities": entities, "word_timestamp": marked_words(words, "entity")})),
         ("speaker_number_estimation", item("How many different speakers are there in this "
                                            "podcast? Answer with a number.", speakers)),
         ("entire_duration", item("What is the entire duration of this audio in seconds? "

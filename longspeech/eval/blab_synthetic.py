@@ -24,6 +24,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -231,16 +232,17 @@ def make_blab_recording(seed: int, minutes: float, out_dir: Path, stem: str,
 
 # -- questions and answers -----------------------------------------------------------------
 
-def _item(r: BlabRecording, question: str, groundtruth: Any, answer_type: str = "",
-          correct_option: str | None = None) -> dict[str, Any]:
-    d = {"video_url": f"synthetic://{r.audio}", "audio": r.audio, "question": question,
+def annotation_item(audio: str, question: str, groundtruth: Any, answer_type: str = "",
+                    correct_option: str | None = None) -> dict[str, Any]:
+    """One item in the official annotation layout, for a synthetic recording."""
+    d = {"video_url": f"synthetic://{audio}", "audio": audio, "question": question,
          "answer_type": answer_type, "groundtruth": groundtruth}
     if correct_option is not None:
         d["correct_option"] = correct_option
     return d
 
 
-def _marked(words: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+def marked_words(words: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return [{"word": ("#" if w[key] else "") + w["word"], "start": w["start"], "end": w["end"]}
             for w in words]
 
@@ -253,7 +255,21 @@ def _options(rng: random.Random, right: str, wrong: list[str], k: int) -> tuple[
     return " ".join(f"({ROMAN[i]}) {o}" for i, o in enumerate(opts)), letter
 
 
-def _word_question(targets: Sequence[str]) -> str:
+def word_targets(words: list[dict[str, Any]], rng: random.Random, k: int = 10) -> list[str]:
+    """k words to ask for: longer than three letters, said at most three times outside the
+    advertisement, and written one way only (a target spelled two ways, "About" / "about",
+    would make the question ambiguous: the scorer is case-sensitive, the question is not)."""
+    counts: dict[str, int] = {}
+    spellings: dict[str, set[str]] = {}
+    for w in words:
+        spellings.setdefault(w["word"].lower(), set()).add(w["word"])
+        if not w["ad"] and len(w["word"]) > 3:
+            counts[w["word"]] = counts.get(w["word"], 0) + 1
+    return rng.sample(sorted(x for x, c in counts.items()
+                             if c <= 3 and len(spellings[x.lower()]) == 1), k)
+
+
+def word_question(targets: Sequence[str]) -> str:
     return ("Locate the exact start and end times of every occurrence of these words in the "
             f"audio: {', '.join(targets)}. Answer with a JSON list of objects with keys "
             '"word", "start" and "end" (seconds).')
@@ -266,48 +282,40 @@ def questions(r: BlabRecording, seed: int) -> dict[str, list[dict[str, Any]]]:
     the official scorer joins its items by recording alone, so two items of one recording
     would each be scored against both answers."""
     rng = random.Random(f"longspeech.blab.q:{seed}")
+    item = partial(annotation_item, r.audio)
     out: dict[str, list[dict[str, Any]]] = {}
-    counts: dict[str, int] = {}
-    spellings: dict[str, set[str]] = {}
-    for w in r.words:
-        spellings.setdefault(w["word"].lower(), set()).add(w["word"])
-        if not w["ad"] and len(w["word"]) > 3:
-            counts[w["word"]] = counts.get(w["word"], 0) + 1
-    # a target spelled two ways ("About" / "about") would make the question ambiguous: the
-    # scorer is case-sensitive, the question is not
-    pool = rng.sample(sorted(x for x, c in counts.items()
-                             if c <= 3 and len(spellings[x.lower()]) == 1), 10)
+    pool = word_targets(r.words, rng)
     out["word_localization"] = [
-        _item(r, _word_question(targets),
+        item(word_question(targets),
               [{"word": w["word"], "start": w["start"], "end": w["end"]} for w in r.words
                if w["word"] in targets])
         for targets in (pool,)]
-    out["advertisement_localization"] = [_item(
-        r, "Locate the advertisement segments in this audio. Answer with a JSON list of "
+    out["advertisement_localization"] = [item(
+        "Locate the advertisement segments in this audio. Answer with a JSON list of "
            'objects with keys "advertisement", "start" and "end" (seconds).',
-        {"ads_segment": [r.ad], "word_timestamp": _marked(r.words, "ad")})]
+        {"ads_segment": [r.ad], "word_timestamp": marked_words(r.words, "ad")})]
     ents = [{"entity": w["word"], "start": w["start"], "end": w["end"]}
             for w in r.words if w["entity"]]
-    out["named_entity_localization"] = [_item(
-        r, "Find every mention of a person's name in this audio. Answer with a JSON list of "
+    out["named_entity_localization"] = [item(
+        "Find every mention of a person's name in this audio. Answer with a JSON list of "
            'objects with keys "entity", "start" and "end" (seconds).',
-        {"entities": ents, "word_timestamp": _marked(r.words, "entity")})]
-    out["speaker_number_estimation"] = [_item(
-        r, "How many different speakers talk in this audio? Answer with a number.",
+        {"entities": ents, "word_timestamp": marked_words(r.words, "entity")})]
+    out["speaker_number_estimation"] = [item(
+        "How many different speakers talk in this audio? Answer with a number.",
         r.speakers)]
-    out["entire_duration"] = [_item(
-        r, "What is the total duration of this audio in seconds? Provide only the numeric "
+    out["entire_duration"] = [item(
+        "What is the total duration of this audio in seconds? Provide only the numeric "
            "value as an integer without any explanation.", int(round(r.duration)))]
     # The scorer appends its answer-format sentence to the question itself; a "minutes"
     # item's ground truth is in minutes and its answer's first integer is read as minutes.
     out["event_duration"] = [
-        _item(r, "How long does the advertisement in this audio last, in seconds",
+        item("How long does the advertisement in this audio last, in seconds",
               int(round(r.ad["end"] - r.ad["start"])), answer_type="seconds"),
-        _item(r, "How long does SPEAKER_00, the first voice heard, talk in total, in minutes",
+        item("How long does SPEAKER_00, the first voice heard, talk in total, in minutes",
               int(round(r.first_talk / 60)), answer_type="minutes")]
     # BLAB-MINI's event-duration task, on short clips only.
     out["event_duration_short_audio"] = [
-        _item(r, "How long does the advertisement in this audio last, in seconds",
+        item("How long does the advertisement in this audio last, in seconds",
               int(round(r.ad["end"] - r.ad["start"])), answer_type="seconds")
     ] if r.duration < MINI_SECONDS else []
     out["emotion_reasoning"] = []
@@ -317,8 +325,8 @@ def questions(r: BlabRecording, seed: int) -> dict[str, list[dict[str, Any]]]:
             continue
         topics_asked.add(topic)
         opts, letter = _options(rng, emo, [e for e in EMOTIONS if e != emo], 4)
-        out["emotion_reasoning"].append(_item(
-            r, f"How does the speaker feel when talking about the {topic}? {opts}", letter,
+        out["emotion_reasoning"].append(item(
+            f"How does the speaker feel when talking about the {topic}? {opts}", letter,
             correct_option=letter))
     freq: dict[str, int] = {}
     for e, _, _ in r.emotions:
@@ -329,8 +337,8 @@ def questions(r: BlabRecording, seed: int) -> dict[str, list[dict[str, Any]]]:
     out["emotion_ranking"] = []
     if wrong:      # a recording too short for emotional remarks has nothing to rank
         opts, letter = _options(rng, right, wrong, 5)
-        out["emotion_ranking"].append(_item(
-            r, "Rank the emotions expressed in this audio from most to least frequent. " + opts,
+        out["emotion_ranking"].append(item(
+            "Rank the emotions expressed in this audio from most to least frequent. " + opts,
             letter, correct_option=letter))
     return out
 

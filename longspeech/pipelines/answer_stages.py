@@ -4,6 +4,7 @@ small items in __call__, so it runs in-process or as a Ray actor."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -88,7 +89,6 @@ class AnswerStage:
     def __init__(self, config: AskConfig):
         self.config = config
         opts = config.options
-        self._last: tuple[str, Transcript] | None = None
         if config.needs_transcript:
             from ..llm import load_llm
 
@@ -102,23 +102,15 @@ class AnswerStage:
 
             cached_speechlm(str(opts.model_dir or default_model_dir()), opts.device)
 
-    def _transcript(self, text: str) -> Transcript:
-        """The transcript, parsed once for its recording's questions in a row (several BLAB
-        tasks ask about the same advertisements, worked out once per transcript object)."""
-        if self._last is None or self._last[0] != text:
-            self._last = (text, Transcript.from_json(text))
-        return self._last[1]
-
     def __call__(self, item: AnswerRequest) -> Answered:
         c = self.config
         if c.mode == "blab":
-            import time
-
             from ..qa.blab_answers import answer_request
 
             assert item.transcript is not None
             t0 = time.perf_counter()
-            text = answer_request(item.question, self._transcript(item.transcript), self.llm)
+            text = answer_request(item.question, Transcript.from_json(item.transcript),
+                                  self.llm)
             answer = Answer(text, "blab", item.question, model=c.options.llm,
                             seconds=time.perf_counter() - t0, path=item.path)
         elif c.needs_transcript:

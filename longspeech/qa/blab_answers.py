@@ -9,6 +9,7 @@ emotions come from a lexicon. Every answer is written the way the official score
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -117,21 +118,21 @@ def _sentences(tr: Transcript) -> list[Segment]:
     return [s for s in tr.segments if s.text.strip()]
 
 
-_AD_MEMO: dict[int, tuple[Transcript, list[tuple[float, float, str]]]] = {}
+_AD_MEMO: dict[str, list[tuple[float, float, str]]] = {}
 
 
 def ad_spans(tr: Transcript, llm: Any = None) -> list[tuple[float, float, str]]:
-    """The transcript's advertisements (ads.ad_spans with the embedded LLM), worked out
-    once per transcript: three tasks ask about them."""
+    """The transcript's advertisements (ads.ad_spans with the embedded LLM), worked out once
+    per transcript content, however often it is parsed: three tasks ask about them."""
     from ..llm.registry import load_llm
     from .ads import ad_spans as find
 
-    memo = _AD_MEMO.get(id(tr))
-    if memo is None or memo[0] is not tr:
+    key = hashlib.sha256(tr.to_json(indent=None).encode()).hexdigest()
+    if key not in _AD_MEMO:
         if len(_AD_MEMO) > 64:
             _AD_MEMO.clear()
-        memo = _AD_MEMO[id(tr)] = (tr, find(tr, llm if llm is not None else load_llm()))
-    return memo[1]
+        _AD_MEMO[key] = find(tr, llm if llm is not None else load_llm())
+    return _AD_MEMO[key]
 
 
 def advertisement_localization(tr: Transcript, llm: Any = None) -> str:

@@ -36,6 +36,7 @@ _ASKED = {
                                r"institutions?)\b", re.I),
     "place": re.compile(r"\b(locations?|places?|cit(?:y|ies)|countr(?:y|ies)|towns?)\b", re.I),
 }
+_MODEL_LABELS = frozenset(label for labels in KINDS.values() for label in labels) - {"NAME"}
 _PLAIN = re.compile(r"[^\w'-]")
 _SENTENCE_END = (".", "?", "!")
 
@@ -78,7 +79,7 @@ def _recognised(tr: Transcript) -> tuple[list[list[Word]], list[list[str | None]
     for spans, doc in zip(offsets, load_ner().pipe(texts, batch_size=64)):
         tags: list[str | None] = [None] * len(spans)
         for ent in doc.ents:
-            if ent.label_ in KINDS["organisation"] + KINDS["place"] + ("PERSON",):
+            if ent.label_ in _MODEL_LABELS:
                 for i, (a, b) in enumerate(spans):
                     if a < ent.end_char and b > ent.start_char:
                         tags[i] = ent.label_
@@ -90,15 +91,16 @@ def _propagate(segments: list[list[Word]], labels: list[list[str | None]]) -> No
     """One label per name in a recording: every occurrence of words the recogniser tagged
     somewhere (written the same, capitalised) gets the label it was given most often (ties:
     the first seen), including occurrences it left out."""
+    plains = [[_plain(w.word) for w in words] for words in segments]
     votes: dict[tuple[str, ...], Counter[str]] = {}
-    for words, tags in zip(segments, labels):
+    for plain, tags in zip(plains, labels):
         i = 0
-        while i < len(words):
+        while i < len(plain):
             j = i
-            while j < len(words) and tags[j] is not None and tags[j] == tags[i]:
+            while j < len(plain) and tags[j] is not None and tags[j] == tags[i]:
                 j += 1
             if j > i:
-                key = tuple(_plain(w.word) for w in words[i:j])
+                key = tuple(plain[i:j])
                 if all(k[:1].isupper() for k in key):
                     votes.setdefault(key, Counter())[tags[i]] += 1  # type: ignore[index]
                 i = j
@@ -107,11 +109,11 @@ def _propagate(segments: list[list[Word]], labels: list[list[str | None]]) -> No
     known = {key: c.most_common(1)[0][0] for key, c in votes.items()}
     for key, label in sorted(known.items(), key=lambda kv: -len(kv[0])):
         n = len(key)
-        for words, tags in zip(segments, labels):
-            for i in range(len(words) - n + 1):
+        for plain, tags in zip(plains, labels):
+            for i in range(len(plain) - n + 1):
                 span = tags[i:i + n]
-                if (all(t is None for t in span) or all(t is not None for t in span)) and \
-                        tuple(_plain(w.word) for w in words[i:i + n]) == key:
+                if plain[i] == key[0] and tuple(plain[i:i + n]) == key and \
+                        (all(t is None for t in span) or all(t is not None for t in span)):
                     tags[i:i + n] = [label] * n
 
 
